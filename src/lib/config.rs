@@ -1,0 +1,158 @@
+//! `metron.toml`: one file, a section per stage. Found by `--config`, then
+//! `$METRON_CONFIG`, then `$XDG_CONFIG_HOME/metron/metron.toml` (or
+//! `~/.config/metron/metron.toml`). Flags override it. Every problem in it is
+//! reported at once, when it is loaded.
+
+use crate::parse::ParseConfig;
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub parse: ParseConfig,
+    /// User-defined parsers, selected with `--format NAME`.
+    #[serde(default)]
+    pub parsers: std::collections::BTreeMap<String, crate::parse::user::UserParserConfig>,
+    // Sections of the stages still to come are accepted now, so that one config file
+    // serves every version.
+    #[serde(default)]
+    pub capture: Option<toml::Table>,
+    #[serde(default)]
+    pub enrich: Option<toml::Table>,
+    #[serde(default)]
+    pub label: Option<toml::Table>,
+    #[serde(default)]
+    pub alert: Option<toml::Table>,
+    #[serde(default)]
+    pub store: Option<toml::Table>,
+    #[serde(default)]
+    pub hunt: Option<toml::Table>,
+    /// Where it was read from, if anywhere.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// Everything wrong with a config file, all at once.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} problem(s)", self.path.display(), self.problems.len())?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Finds and loads the config: `explicit` (from `--config`), else `$METRON_CONFIG`,
+    /// else the XDG config file if it exists, else the defaults.
+    pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        if let Some(p) = explicit {
+            return Config::load(p);
+        }
+        if let Some(p) = std::env::var_os("METRON_CONFIG").filter(|v| !v.is_empty()) {
+            return Config::load(Path::new(&p));
+        }
+        if let Some(p) = xdg_config_file().filter(|p| p.is_file()) {
+            return Config::load(&p);
+        }
+        Ok(Config::default())
+    }
+
+    /// Loads and validates one file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let fail = |problems: Vec<String>| ConfigError { path: path.to_owned(), problems };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(vec![e.to_string()]))?;
+        let mut config = Config::from_toml(&text).map_err(fail)?;
+        config.path = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// Parses and validates config text.
+    pub fn from_toml(text: &str) -> Result<Config, Vec<String>> {
+        let config: Config = toml::from_str(text).map_err(|e| vec![e.to_string().trim_end().to_owned()])?;
+        let problems = config.validate();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Every problem in the parser definitions, each naming its parser.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, parser) in &self.parsers {
+            if crate::parse::Format::builtin(name).is_some() {
+                problems.push(format!("[parsers.{name}]: the name is taken by a built-in format"));
+            }
+            for p in parser.validate() {
+                problems.push(format!("[parsers.{name}]: {p}"));
+            }
+        }
+        if let Some(name) = self.parse.format.as_deref() {
+            if crate::parse::Format::builtin(name).is_none() && !self.parsers.contains_key(name) {
+                problems.push(format!("[parse] format = {name:?}: no such built-in format or [parsers.{name}]"));
+            }
+        }
+        problems
+    }
+}
+
+fn xdg_config_file() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".config"),
+    };
+    Some(base.join("metron").join("metron.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_the_default() {
+        let c = Config::from_toml("").unwrap();
+        assert!(c.parsers.is_empty());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = r#"
+[parsers.one]
+kind = "regex"
+pattern = "(unclosed"
+
+[parsers.two]
+kind = "grok"
+pattern = "%{NOSUCHPATTERN:x}"
+
+[parsers.zeek]
+kind = "json"
+"#;
+        let problems = Config::from_toml(text).unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(problems.iter().any(|p| p.contains("[parsers.one]")));
+        assert!(problems.iter().any(|p| p.contains("[parsers.two]")));
+        assert!(problems.iter().any(|p| p.contains("[parsers.zeek]") && p.contains("built-in")));
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error() {
+        let problems = Config::from_toml("[parse]\nformatt = \"zeek\"\n").unwrap_err();
+        assert!(problems[0].contains("formatt"), "{problems:?}");
+    }
+}

@@ -1,0 +1,170 @@
+//! The event: one flat JSON object per record, the contract between every stage.
+//!
+//! Keys are flat with dots inside names (Apache Metron's and Zeek's convention), so an
+//! event is a plain `serde_json::Map`. This module owns the standard field names and
+//! the helpers every stage uses to fill them the same way.
+
+mod community_id;
+pub mod fields;
+mod time;
+
+pub use community_id::community_id;
+pub use time::{epoch_ms_from_secs_str, now_ms, parse_rfc3339_ms};
+
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+
+/// One event. Field order is kept as inserted (sensor order reads best).
+pub type Event = Map<String, Value>;
+
+/// A new UUID v7 as text: ids sort by the time they were made.
+pub fn new_guid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The canonical text of an address (IPv4 dotted, IPv6 RFC 5952), or `None` when
+/// the text is not an address. IPv4-mapped IPv6 stays IPv6, as the sensor wrote it.
+pub fn canonical_ip(text: &str) -> Option<String> {
+    text.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
+}
+
+/// Layer 4 protocol name for an IP protocol number, lower case.
+pub fn protocol_name(number: u8) -> Option<&'static str> {
+    Some(match number {
+        1 => "icmp",
+        2 => "igmp",
+        4 => "ipip",
+        6 => "tcp",
+        17 => "udp",
+        41 => "ipv6",
+        47 => "gre",
+        50 => "esp",
+        51 => "ah",
+        58 => "icmp6",
+        89 => "ospf",
+        103 => "pim",
+        112 => "vrrp",
+        132 => "sctp",
+        _ => return None,
+    })
+}
+
+/// IP protocol number for a protocol name (any case; `icmpv6` and `ipv6-icmp` too).
+pub fn protocol_number(name: &str) -> Option<u8> {
+    let lower = name.to_ascii_lowercase();
+    Some(match lower.as_str() {
+        "icmp" => 1,
+        "igmp" => 2,
+        "tcp" => 6,
+        "udp" => 17,
+        "gre" => 47,
+        "esp" => 50,
+        "ah" => 51,
+        "icmp6" | "icmpv6" | "ipv6-icmp" => 58,
+        "sctp" => 132,
+        other => return other.parse().ok(),
+    })
+}
+
+/// Fills the standard fields every parsed event carries and adds `community_id`
+/// when the 5-tuple is there. Existing values are kept (later stages add, never rename).
+pub fn finish(event: &mut Event, source_type: &str, original: &str) {
+    if !event.contains_key(fields::ORIGINAL_STRING) {
+        event.insert(fields::ORIGINAL_STRING.into(), Value::String(original.to_owned()));
+    }
+    event.insert(fields::SOURCE_TYPE.into(), Value::String(source_type.to_owned()));
+    if !event.contains_key(fields::GUID) {
+        event.insert(fields::GUID.into(), Value::String(new_guid()));
+    }
+    if !event.contains_key(fields::COMMUNITY_ID) {
+        if let Some(id) = community_id_of(event) {
+            event.insert(fields::COMMUNITY_ID.into(), Value::String(id));
+        }
+    }
+}
+
+/// Community ID of an event's 5-tuple, if it has one (protocol and both addresses;
+/// ports where the protocol has them).
+pub fn community_id_of(event: &Event) -> Option<String> {
+    let src: IpAddr = event.get(fields::IP_SRC_ADDR)?.as_str()?.parse().ok()?;
+    let dst: IpAddr = event.get(fields::IP_DST_ADDR)?.as_str()?.parse().ok()?;
+    let proto = protocol_number(event.get(fields::PROTOCOL)?.as_str()?)?;
+    let port = |key: &str| -> Option<u16> {
+        match event.get(key)? {
+            Value::Number(n) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    };
+    let ports = match (port(fields::IP_SRC_PORT), port(fields::IP_DST_PORT)) {
+        (Some(s), Some(d)) => Some((s, d)),
+        // ICMP has type and code where other protocols have ports (Suricata's names).
+        _ => match (port("icmp_type"), port("icmp_code")) {
+            (Some(t), Some(c)) if matches!(proto, 1 | 58) => Some((t, c)),
+            _ => None,
+        },
+    };
+    if matches!(proto, 6 | 17 | 132 | 1 | 58) && ports.is_none() {
+        return None;
+    }
+    Some(community_id(0, src, dst, proto, ports))
+}
+
+/// Reads a field as an integer, accepting numbers and numeric strings.
+pub fn get_i64(event: &Event, key: &str) -> Option<i64> {
+    match event.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads a field as text (strings only).
+pub fn get_str<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
+    event.get(key)?.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_ipv6_is_rfc5952() {
+        assert_eq!(canonical_ip("2001:0DB8:0000:0000:0000:0000:0000:0001").as_deref(), Some("2001:db8::1"));
+        assert_eq!(canonical_ip(" 10.0.0.1 ").as_deref(), Some("10.0.0.1"));
+        assert_eq!(canonical_ip("10.0.0.256"), None);
+    }
+
+    #[test]
+    fn guid_is_uuid_v7_and_sorts_by_time() {
+        let a = new_guid();
+        let b = new_guid();
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert!(a < b, "{a} then {b}");
+    }
+
+    #[test]
+    fn finish_adds_community_id_for_a_five_tuple() {
+        let mut e = json!({"ip_src_addr":"1.2.3.4","ip_dst_addr":"5.6.7.8","ip_src_port":1122,
+            "ip_dst_port":3344,"protocol":"tcp"})
+        .as_object()
+        .unwrap()
+        .clone();
+        finish(&mut e, "test", "raw");
+        assert_eq!(e["community_id"], "1:wCb3OG7yAFWelaUydu0D+125CLM=");
+        assert_eq!(e["source.type"], "test");
+        assert_eq!(e["original_string"], "raw");
+    }
+
+    #[test]
+    fn finish_skips_community_id_without_ports_for_tcp() {
+        let mut e = json!({"ip_src_addr":"1.2.3.4","ip_dst_addr":"5.6.7.8","protocol":"tcp"})
+            .as_object()
+            .unwrap()
+            .clone();
+        finish(&mut e, "test", "raw");
+        assert!(!e.contains_key("community_id"));
+    }
+}

@@ -1,0 +1,49 @@
+//! All reading and writing goes through here: inputs (files, `-`, compressed),
+//! line splitting with a length cap, NDJSON output, the error sink, `--follow`,
+//! progress and summaries. Stages never open files themselves.
+
+mod errors;
+mod follow;
+mod input;
+mod lines;
+mod output;
+mod progress;
+
+pub use errors::{ErrorSink, ErrorSinkMode};
+pub use follow::Follower;
+pub use input::{open_input, InputSpec};
+pub use lines::{read_lines, Flow, LineData, DEFAULT_MAX_LINE};
+pub use output::Output;
+pub use progress::Progress;
+
+use std::io;
+
+/// True when an I/O error means our reader went away (`metron parse x | head -1`).
+/// Such a run ends quietly with exit code 0.
+pub fn is_broken_pipe(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// Writes `1204311` as `1,204,311` for summaries people read.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(1_204_311), "1,204,311");
+    }
+}

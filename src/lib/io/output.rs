@@ -1,0 +1,103 @@
+//! Where events go: stdout or `-o FILE`, zstd-compressed when the name ends in `.zst`
+//! (gzip for `.gz`), one JSON object per line.
+
+use crate::event::Event;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+const BUF_SIZE: usize = 256 * 1024;
+
+enum Sink {
+    Plain(BufWriter<Box<dyn Write + Send>>),
+    Zstd(zstd::Encoder<'static, BufWriter<File>>),
+    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+}
+
+/// An NDJSON writer.
+pub struct Output {
+    sink: Sink,
+    written: u64,
+}
+
+impl Output {
+    /// stdout when `path` is `None` or `-`.
+    pub fn open(path: Option<&Path>) -> io::Result<Output> {
+        let sink = match path {
+            None => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(io::stdout()))),
+            Some(p) if p.as_os_str() == "-" => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(io::stdout()))),
+            Some(p) => {
+                let file = File::create(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+                let file = BufWriter::with_capacity(BUF_SIZE, file);
+                match p.extension().and_then(|e| e.to_str()) {
+                    Some("zst") => Sink::Zstd(zstd::Encoder::new(file, 3)?),
+                    Some("gz") => Sink::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default())),
+                    _ => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(file))),
+                }
+            }
+        };
+        Ok(Output { sink, written: 0 })
+    }
+
+    /// An output into any writer (tests, in-process pipelines).
+    pub fn from_writer(w: Box<dyn Write + Send>) -> Output {
+        Output { sink: Sink::Plain(BufWriter::with_capacity(BUF_SIZE, w)), written: 0 }
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match &mut self.sink {
+            Sink::Plain(w) => w,
+            Sink::Zstd(w) => w,
+            Sink::Gzip(w) => w,
+        }
+    }
+
+    /// Writes one event as one line.
+    pub fn write_event(&mut self, event: &Event) -> io::Result<()> {
+        let w = self.writer();
+        serde_json::to_writer(&mut *w, event).map_err(io::Error::from)?;
+        w.write_all(b"\n")?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Events written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Pushes buffered lines out (used while following, so events appear promptly).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.writer().flush()
+    }
+
+    /// Flushes and, for compressed output, writes the end of the stream.
+    pub fn finish(self) -> io::Result<()> {
+        match self.sink {
+            Sink::Plain(mut w) => w.flush(),
+            Sink::Zstd(w) => w.finish()?.flush(),
+            Sink::Gzip(w) => w.finish()?.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn zst_output_is_compressed_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson.zst");
+        let mut out = Output::open(Some(&path)).unwrap();
+        let event = json!({"a": 1}).as_object().unwrap().clone();
+        out.write_event(&event).unwrap();
+        out.write_event(&event).unwrap();
+        out.finish().unwrap();
+        let raw = std::fs::read(&path).unwrap();
+        assert_eq!(&raw[..4], &[0x28, 0xB5, 0x2F, 0xFD]);
+        let text = String::from_utf8(zstd::decode_all(&raw[..]).unwrap()).unwrap();
+        assert_eq!(text, "{\"a\":1}\n{\"a\":1}\n");
+    }
+}

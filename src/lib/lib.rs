@@ -1,0 +1,14 @@
+//! metron: Apache Metron's security-analytics pipeline as a library of stages
+//! (parse, and later capture, enrich, label, alert, store, hunt) that the `metron`
+//! binary wires between NDJSON readers and writers.
+
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod event;
+pub mod gen;
+pub mod io;
+pub mod parse;
+pub mod run;
+pub mod stage;
+pub mod text;

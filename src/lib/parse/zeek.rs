@@ -1,0 +1,382 @@
+//! Zeek (Bro) logs: TSV with `#fields`/`#types` headers, JSON (one flat object per
+//! line, ts as epoch or ISO 8601), and Apache Metron's wrapped form `{"http": {...}}`.
+//! TSV and JSON of the same log give the same events.
+
+use super::{json_object, ParseError, Parser};
+use crate::event::{epoch_ms_from_secs_str, fields, parse_rfc3339_ms, Event};
+use serde_json::{Number, Value};
+
+/// Zeek's connection-tuple names and ours.
+const RENAMES: [(&str, &str); 4] = [
+    ("id.orig_h", fields::IP_SRC_ADDR),
+    ("id.resp_h", fields::IP_DST_ADDR),
+    ("id.orig_p", fields::IP_SRC_PORT),
+    ("id.resp_p", fields::IP_DST_PORT),
+];
+
+/// Logs whose protocol is always TCP although they carry no `proto` column; giving
+/// them `protocol` gives them the same `community_id` as their conn.log entry.
+const TCP_LOGS: [&str; 12] = ["http", "ssl", "ssh", "smtp", "ftp", "rdp", "rfb", "irc", "socks", "mysql", "pop3", "imap"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int,
+    Double,
+    Time,
+    Bool,
+}
+
+#[derive(Debug, Clone)]
+struct Column {
+    name: String,
+    kind: Kind,
+    container: bool,
+}
+
+/// Parser state: the TSV header seen so far (a file may hold several headers, e.g.
+/// after `cat`-ing rotated logs).
+pub struct ZeekParser {
+    /// The log name from the file name, used when the log does not say.
+    file_log: Option<String>,
+    separator: String,
+    set_separator: String,
+    empty_field: String,
+    unset_field: String,
+    path: Option<String>,
+    columns: Vec<Column>,
+    /// Which column holds `ts`, whose text gives `timestamp` without float rounding.
+    ts_index: Option<usize>,
+    source_type: String,
+}
+
+impl ZeekParser {
+    pub fn new(file_name: Option<&str>) -> ZeekParser {
+        let file_log = file_name.and_then(log_name_from_file);
+        let source_type = format!("zeek.{}", file_log.as_deref().unwrap_or("unknown"));
+        ZeekParser {
+            file_log,
+            separator: "\t".into(),
+            set_separator: ",".into(),
+            empty_field: "(empty)".into(),
+            unset_field: "-".into(),
+            path: None,
+            columns: Vec::new(),
+            ts_index: None,
+            source_type,
+        }
+    }
+
+    fn header(&mut self, line: &str) -> Result<(), ParseError> {
+        if let Some(sep) = line.strip_prefix("#separator ") {
+            self.separator = unescape_header(sep.trim_end());
+            // A new header block begins: forget the old columns.
+            self.columns.clear();
+            return Ok(());
+        }
+        let mut parts = line.splitn(2, self.separator.as_str());
+        let key = parts.next().unwrap_or("");
+        let value = parts.next().unwrap_or("");
+        match key {
+            "#set_separator" => self.set_separator = unescape_header(value),
+            "#empty_field" => self.empty_field = value.to_owned(),
+            "#unset_field" => self.unset_field = value.to_owned(),
+            "#path" => {
+                self.path = Some(value.to_owned());
+                self.source_type = format!("zeek.{value}");
+            }
+            "#fields" => {
+                self.columns = value
+                    .split(self.separator.as_str())
+                    .map(|n| Column { name: n.to_owned(), kind: Kind::Str, container: false })
+                    .collect();
+                self.ts_index = self.columns.iter().position(|c| c.name == "ts");
+            }
+            "#types" => {
+                let types: Vec<&str> = value.split(self.separator.as_str()).collect();
+                if types.len() != self.columns.len() {
+                    return Err(ParseError::invalid(format!(
+                        "#types has {} entries but #fields has {}",
+                        types.len(),
+                        self.columns.len()
+                    )));
+                }
+                for (col, ty) in self.columns.iter_mut().zip(types) {
+                    let (container, inner) = match ty.split_once('[') {
+                        Some((_, rest)) => (true, rest.trim_end_matches(']')),
+                        None => (false, ty),
+                    };
+                    col.container = container;
+                    col.kind = kind_of(inner);
+                }
+            }
+            _ => {} // #open, #close, comments
+        }
+        Ok(())
+    }
+
+    fn tsv_line(&mut self, line: &str, out: &mut Vec<Event>) -> Result<(), ParseError> {
+        if self.columns.is_empty() {
+            return Err(ParseError::error("Zeek TSV data line before any #fields header"));
+        }
+        let mut event = Event::with_capacity(self.columns.len() + 6);
+        let mut found = 0;
+        let mut ms = None;
+        for (i, value) in line.split(self.separator.as_str()).enumerate() {
+            found += 1;
+            let Some(col) = self.columns.get(i) else { continue };
+            if Some(i) == self.ts_index {
+                ms = epoch_ms_from_secs_str(value);
+            }
+            if value == self.unset_field {
+                continue;
+            }
+            let converted = if col.container {
+                if value == self.empty_field {
+                    Value::Array(Vec::new())
+                } else {
+                    let items: Result<Vec<Value>, ParseError> =
+                        value.split(self.set_separator.as_str()).map(|v| convert(col, v)).collect();
+                    Value::Array(items?)
+                }
+            } else {
+                convert(col, value)?
+            };
+            event.insert(col.name.clone(), converted);
+        }
+        if found != self.columns.len() {
+            return Err(ParseError::invalid(format!("expected {} columns, found {found}", self.columns.len())));
+        }
+        self.normalize(event, ms, out)
+    }
+
+    fn json_line(&mut self, line: &str, out: &mut Vec<Event>) -> Result<(), ParseError> {
+        let mut object = json_object(line)?;
+        let mut log = None;
+        // Metron's wrapped form: one key, an object inside.
+        if object.len() == 1 {
+            if let Some((key, Value::Object(_))) = object.iter().next() {
+                let key = key.clone();
+                if let Some(Value::Object(inner)) = object.remove(&key) {
+                    object = inner;
+                    log = Some(key);
+                }
+            }
+        }
+        if let Some(Value::String(path)) = object.shift_remove("_path") {
+            log.get_or_insert(path);
+        }
+        let ms = match object.get("ts") {
+            Some(Value::Number(n)) => epoch_ms_from_secs_str(&n.to_string()),
+            Some(Value::String(s)) => parse_rfc3339_ms(s),
+            _ => None,
+        };
+        // ISO 8601 times (JSON streaming logs) become epoch seconds, as in TSV.
+        for value in object.values_mut() {
+            if let Value::String(s) = value {
+                if looks_like_iso_time(s) {
+                    if let Some(secs) = iso_to_epoch_secs(s) {
+                        *value = secs;
+                    }
+                }
+            }
+        }
+        let source_type = match log.as_deref().or(self.path.as_deref()).or(self.file_log.as_deref()) {
+            Some(l) => format!("zeek.{l}"),
+            None => "zeek.unknown".to_owned(),
+        };
+        let saved = std::mem::replace(&mut self.source_type, source_type);
+        let result = self.normalize(object, ms, out);
+        self.source_type = saved;
+        result
+    }
+
+    /// The parts every Zeek event shares, whatever its encoding.
+    fn normalize(&self, mut event: Event, ms: Option<i64>, out: &mut Vec<Event>) -> Result<(), ParseError> {
+        let Some(ms) = ms else {
+            return Err(ParseError::invalid("no valid ts field"));
+        };
+        for (from, to) in RENAMES {
+            if let Some(v) = event.shift_remove(from) {
+                event.insert(to.to_owned(), v);
+            }
+        }
+        for key in [fields::IP_SRC_ADDR, fields::IP_DST_ADDR] {
+            if let Some(Value::String(ip)) = event.get_mut(key) {
+                match crate::event::canonical_ip(ip) {
+                    Some(canonical) => *ip = canonical,
+                    None => return Err(ParseError::invalid(format!("{key} is not an IP address: {ip:?}"))),
+                }
+            }
+        }
+        if let Some(proto) = event.shift_remove("proto") {
+            event.insert(fields::PROTOCOL.to_owned(), proto);
+        } else if let Some(log) = self.source_type.strip_prefix("zeek.") {
+            if TCP_LOGS.contains(&log) && event.contains_key(fields::IP_SRC_PORT) {
+                event.insert(fields::PROTOCOL.to_owned(), Value::from("tcp"));
+            }
+        }
+        event.insert(fields::TIMESTAMP.to_owned(), Value::from(ms));
+        event.insert(fields::SOURCE_TYPE.to_owned(), Value::from(self.source_type.clone()));
+        out.push(event);
+        Ok(())
+    }
+}
+
+impl Parser for ZeekParser {
+    fn parse(&mut self, line: &str, out: &mut Vec<Event>) -> Result<(), ParseError> {
+        match line.as_bytes().first() {
+            None => Ok(()),
+            Some(b'#') => self.header(line),
+            Some(b'{') => self.json_line(line, out),
+            Some(_) => self.tsv_line(line, out),
+        }
+    }
+}
+
+fn kind_of(zeek_type: &str) -> Kind {
+    match zeek_type {
+        "count" | "int" | "port" => Kind::Int,
+        "double" | "interval" => Kind::Double,
+        "time" => Kind::Time,
+        "bool" => Kind::Bool,
+        _ => Kind::Str,
+    }
+}
+
+fn convert(col: &Column, value: &str) -> Result<Value, ParseError> {
+    let bad = || ParseError::invalid(format!("field {} is not a valid {:?}: {value:?}", col.name, col.kind));
+    Ok(match col.kind {
+        Kind::Str => Value::String(if value.contains("\\x") { unescape(value) } else { value.to_owned() }),
+        Kind::Int => {
+            if let Ok(n) = value.parse::<u64>() {
+                Value::from(n)
+            } else {
+                Value::from(value.parse::<i64>().map_err(|_| bad())?)
+            }
+        }
+        Kind::Double | Kind::Time => {
+            let f: f64 = value.parse().map_err(|_| bad())?;
+            Value::Number(Number::from_f64(f).ok_or_else(bad)?)
+        }
+        Kind::Bool => match value {
+            "T" => Value::Bool(true),
+            "F" => Value::Bool(false),
+            _ => return Err(bad()),
+        },
+    })
+}
+
+/// Zeek writes non-printable bytes as `\xHH`; the JSON writer writes the character.
+fn unescape(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'x') {
+            if let Some(b) = bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn unescape_header(value: &str) -> String {
+    unescape(value)
+}
+
+/// `conn.log`, `conn.00:00:00-01:00:00.log.gz`, `zeek-http-get.pcap.conn.log` -> `conn`.
+pub fn log_name_from_file(name: &str) -> Option<String> {
+    let base = std::path::Path::new(name).file_name()?.to_str()?;
+    let base = base.trim_end_matches(".gz").trim_end_matches(".zst");
+    let stem = base.strip_suffix(".log").or_else(|| base.strip_suffix(".json"))?;
+    let parts: Vec<&str> = stem.split('.').collect();
+    // Rotated names put a time after the log name; otherwise the log name is last.
+    let pick = if parts.len() > 1 && parts.last().is_some_and(|p| p.contains(':') || p.contains('-') && p.chars().any(|c| c.is_ascii_digit())) {
+        parts[parts.len() - 2]
+    } else {
+        parts[parts.len() - 1]
+    };
+    (!pick.is_empty() && pick.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| pick.to_owned())
+}
+
+fn looks_like_iso_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20 && b.len() <= 35 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && s.ends_with('Z')
+}
+
+/// `2018-03-24T17:15:20.865716Z` -> 1521911720.865716, exactly as Zeek's TSV writes it
+/// (microseconds are computed as integers, then divided once).
+fn iso_to_epoch_secs(s: &str) -> Option<Value> {
+    let t = chrono::DateTime::parse_from_rfc3339(s).ok()?;
+    let micros = t.timestamp_micros();
+    Number::from_f64(micros as f64 / 1e6).map(Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(parser: &mut ZeekParser, text: &str) -> Vec<Event> {
+        let mut out = Vec::new();
+        for line in text.lines() {
+            parser.parse(line, &mut out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn tsv_types_are_converted() {
+        let text = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n\
+#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\trtt\tAA\tanswers\tTTLs\tquery\n\
+#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tbool\tvector[string]\tvector[interval]\tstring\n\
+1521911720.865716\tCq\t10.47.1.100\t41772\t10.0.0.100\t53\tudp\t0.000870\tF\ta.b,1.2.3.4\t2230.000000,41830.000000\t-\n\
+1521911720.865716\tCr\t10.47.1.100\t41772\t10.0.0.100\t53\tudp\t-\tT\t(empty)\t(empty)\tx\\x41y\n";
+        let events = parse_all(&mut ZeekParser::new(None), text);
+        assert_eq!(events.len(), 2);
+        let e = &events[0];
+        assert_eq!(e["source.type"], "zeek.dns");
+        assert_eq!(e["timestamp"], 1_521_911_720_865i64);
+        assert_eq!(e["ip_src_addr"], "10.47.1.100");
+        assert_eq!(e["ip_dst_port"], 53);
+        assert_eq!(e["protocol"], "udp");
+        assert_eq!(e["AA"], false);
+        assert_eq!(e["answers"], serde_json::json!(["a.b", "1.2.3.4"]));
+        assert_eq!(e["TTLs"], serde_json::json!([2230.0, 41830.0]));
+        assert!(!e.contains_key("query"), "unset field must be absent");
+        assert!(!e.contains_key("id.orig_h"));
+        assert_eq!(events[1]["answers"], serde_json::json!([]));
+        assert_eq!(events[1]["query"], "xAy");
+    }
+
+    #[test]
+    fn wrong_column_count_is_an_error() {
+        let mut p = ZeekParser::new(None);
+        let mut out = Vec::new();
+        p.parse("#fields\tts\tuid", &mut out).unwrap();
+        p.parse("#types\ttime\tstring", &mut out).unwrap();
+        let err = p.parse("1.0\ta\tb", &mut out).unwrap_err();
+        assert!(err.message.contains("expected 2 columns, found 3"), "{}", err.message);
+    }
+
+    #[test]
+    fn log_name_from_file_names() {
+        assert_eq!(log_name_from_file("conn.log").as_deref(), Some("conn"));
+        assert_eq!(log_name_from_file("/x/zeek-http-get.pcap.http.log").as_deref(), Some("http"));
+        assert_eq!(log_name_from_file("dns.00:00:00-01:00:00.log.gz").as_deref(), Some("dns"));
+        assert_eq!(log_name_from_file("ssl.json").as_deref(), Some("ssl"));
+        assert_eq!(log_name_from_file("notes.txt"), None);
+    }
+
+    #[test]
+    fn iso_times_match_tsv_epochs_exactly() {
+        let from_iso = iso_to_epoch_secs("2018-03-24T17:15:20.865716Z").unwrap();
+        let from_tsv: f64 = "1521911720.865716".parse().unwrap();
+        assert_eq!(from_iso.as_f64(), Some(from_tsv));
+    }
+}

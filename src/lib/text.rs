@@ -1,0 +1,26 @@
+//! Strings from logs are untrusted: anything shown on a terminal passes through here.
+
+/// Replaces control characters (C0 except tab, DEL, C1) with U+FFFD, so escape
+/// sequences in log data cannot retitle, recolour or clear a terminal.
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if (c.is_control() && c != '\t') || is_bidi_override(c) { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+/// Bidirectional overrides can make text display in another order than it is.
+fn is_bidi_override(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escape_sequences_are_neutralized() {
+        let hostile = "a\x1b]2;pwned\x07b\x1b[2Jc\u{9b}d\u{202e}e";
+        let clean = super::sanitize(hostile);
+        assert!(!clean.chars().any(|c| c.is_control()), "{clean:?}");
+        assert_eq!(clean, "a\u{FFFD}]2;pwned\u{FFFD}b\u{FFFD}[2Jc\u{FFFD}d\u{FFFD}e");
+        assert_eq!(super::sanitize("tab\tok"), "tab\tok");
+    }
+}
