@@ -8,6 +8,13 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// Colour on stderr by default: only on a terminal, and never when `NO_COLOR` is set
+/// (https://no-color.org).
+pub fn color_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 /// Bidirectional overrides can make text display in another order than it is.
 fn is_bidi_override(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

@@ -10,6 +10,7 @@ mod time;
 
 pub use community_id::community_id;
 pub use time::{epoch_ms_from_secs_str, now_ms, parse_rfc3339_ms};
+pub use time::month_day_time_to_ms;
 
 use serde_json::{Map, Value};
 use std::net::IpAddr;

@@ -45,6 +45,27 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     None
 }
 
+/// A month, day and time of day without a year (Snort's alert_fast, BSD syslog) to
+/// epoch milliseconds, UTC. Such logs mean "this year", but a line written on 31
+/// December and read on 1 January would then land a year ahead; so the year is the
+/// current one unless that puts the time more than a day after `now_ms` (the day of
+/// slack absorbs clocks and time zones), else the year before. A 29 February goes to
+/// the latest leap year that fits.
+pub fn month_day_time_to_ms(month: u32, day: u32, time: chrono::NaiveTime, now_ms: i64) -> Option<i64> {
+    use chrono::Datelike;
+    const DAY_MS: i64 = 86_400_000;
+    let this_year = DateTime::from_timestamp_millis(now_ms)?.year();
+    // Eight years back always reaches a leap year (2100 is not one).
+    for year in (this_year - 8..=this_year).rev() {
+        let Some(date) = chrono::NaiveDate::from_ymd_opt(year, month, day) else { continue };
+        let ms = date.and_time(time).and_utc().timestamp_millis();
+        if ms <= now_ms.saturating_add(DAY_MS) {
+            return Some(ms);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +87,22 @@ mod tests {
         assert_eq!(parse_rfc3339_ms("2016-01-28T16:29:48.512+01:00"), Some(1_453_994_988_512));
         assert_eq!(parse_rfc3339_ms("2016-01-28T15:29:48Z"), Some(1_453_994_988_000));
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
+    }
+
+    #[test]
+    fn month_day_time_takes_the_year_that_is_not_in_the_future() {
+        let t = |h, m, s, ms| chrono::NaiveTime::from_hms_milli_opt(h, m, s, ms).unwrap();
+        let now = parse_rfc3339_ms("2024-01-01T00:10:00Z").unwrap();
+        // The same year.
+        assert_eq!(month_day_time_to_ms(1, 1, t(0, 5, 0, 123), now), parse_rfc3339_ms("2024-01-01T00:05:00.123Z"));
+        // Up to a day ahead is still this year (clock skew, time zones).
+        assert_eq!(month_day_time_to_ms(1, 1, t(23, 0, 0, 0), now), parse_rfc3339_ms("2024-01-01T23:00:00Z"));
+        // December read in January is last year's.
+        assert_eq!(month_day_time_to_ms(12, 31, t(23, 59, 59, 0), now), parse_rfc3339_ms("2023-12-31T23:59:59Z"));
+        // 29 February goes back to the latest leap year.
+        let now = parse_rfc3339_ms("2027-06-01T00:00:00Z").unwrap();
+        assert_eq!(month_day_time_to_ms(2, 29, t(12, 0, 0, 0), now), parse_rfc3339_ms("2024-02-29T12:00:00Z"));
+        assert_eq!(month_day_time_to_ms(2, 30, t(12, 0, 0, 0), now), None);
+        assert_eq!(month_day_time_to_ms(13, 1, t(12, 0, 0, 0), now), None);
     }
 }

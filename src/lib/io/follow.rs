@@ -33,6 +33,14 @@ impl Tailed {
     }
 }
 
+/// What a follower calls.
+pub trait FollowHandler {
+    /// One line of the input `name`.
+    fn line(&mut self, name: &str, line_no: u64, data: LineData<'_>) -> Flow;
+    /// Every input is caught up; about to wait for more.
+    fn idle(&mut self) -> io::Result<Flow>;
+}
+
 /// Follows files and directories until the callback says stop.
 pub struct Follower {
     dirs: Vec<PathBuf>,
@@ -118,16 +126,12 @@ impl Follower {
         }
     }
 
-    /// Reads forever: `f(input_name, line_number, line)` for each line, `idle()` each
-    /// time every input is caught up (flush outputs there). Ends when `f` or `idle`
-    /// says stop.
-    pub fn run(
-        &mut self,
-        mut idle: impl FnMut() -> io::Result<Flow>,
-        mut f: impl FnMut(&str, u64, LineData<'_>) -> Flow,
-    ) -> io::Result<()> {
+    /// Reads until the handler says stop: `line` for each line, `idle` each time every
+    /// input is caught up (flush outputs there).
+    pub fn run(&mut self, handler: &mut dyn FollowHandler) -> io::Result<()> {
         loop {
             let mut progressed = false;
+            let mut f = |name: &str, n: u64, d: LineData<'_>| handler.line(name, n, d);
             for i in 0..self.files.len() {
                 let (got, flow) = self.read_available(i, &mut f)?;
                 progressed |= got;
@@ -140,7 +144,7 @@ impl Follower {
             }
             self.scan_dirs();
             if !progressed {
-                if idle()? == Flow::Stop {
+                if handler.idle()? == Flow::Stop {
                     return Ok(());
                 }
                 let _ = self.events.recv_timeout(POLL);
@@ -210,26 +214,32 @@ mod tests {
     /// Follows `paths` on a thread until `want` lines arrived or 10 s passed.
     fn follow_until(paths: Vec<PathBuf>, want: usize, during: impl FnOnce()) -> Vec<String> {
         let (tx, rx) = mpsc::channel();
+        struct Collect {
+            tx: mpsc::Sender<String>,
+            seen: usize,
+            want: usize,
+            deadline: Instant,
+        }
+        impl FollowHandler for Collect {
+            fn line(&mut self, _: &str, _: u64, d: LineData<'_>) -> Flow {
+                if let LineData::Line(l) = d {
+                    let _ = self.tx.send(String::from_utf8_lossy(l).into_owned());
+                }
+                self.seen += 1;
+                if self.seen >= self.want {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            }
+            fn idle(&mut self) -> io::Result<Flow> {
+                Ok(if Instant::now() > self.deadline { Flow::Stop } else { Flow::Continue })
+            }
+        }
         std::thread::spawn(move || {
             let mut follower = Follower::new(&paths, 1024).unwrap();
-            let mut seen = 0;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            follower
-                .run(
-                    || Ok(if Instant::now() > deadline { Flow::Stop } else { Flow::Continue }),
-                    |_, _, d| {
-                        if let LineData::Line(l) = d {
-                            let _ = tx.send(String::from_utf8_lossy(l).into_owned());
-                        }
-                        seen += 1;
-                        if seen >= want {
-                            Flow::Stop
-                        } else {
-                            Flow::Continue
-                        }
-                    },
-                )
-                .unwrap();
+            let mut handler = Collect { tx, seen: 0, want, deadline: Instant::now() + Duration::from_secs(10) };
+            follower.run(&mut handler).unwrap();
         });
         std::thread::sleep(Duration::from_millis(300));
         during();

@@ -10,7 +10,7 @@ mod output;
 mod progress;
 
 pub use errors::{ErrorSink, ErrorSinkMode};
-pub use follow::Follower;
+pub use follow::{FollowHandler, Follower};
 pub use input::{open_input, InputSpec};
 pub use lines::{read_lines, Flow, LineData, DEFAULT_MAX_LINE};
 pub use output::Output;

@@ -44,7 +44,8 @@ impl Output {
         Output { sink: Sink::Plain(BufWriter::with_capacity(BUF_SIZE, w)), written: 0 }
     }
 
-    fn writer(&mut self) -> &mut dyn Write {
+    /// The underlying byte writer (for output that is not events, e.g. generated logs).
+    pub fn raw_writer(&mut self) -> &mut dyn Write {
         match &mut self.sink {
             Sink::Plain(w) => w,
             Sink::Zstd(w) => w,
@@ -54,7 +55,7 @@ impl Output {
 
     /// Writes one event as one line.
     pub fn write_event(&mut self, event: &Event) -> io::Result<()> {
-        let w = self.writer();
+        let w = self.raw_writer();
         serde_json::to_writer(&mut *w, event).map_err(io::Error::from)?;
         w.write_all(b"\n")?;
         self.written += 1;
@@ -68,7 +69,7 @@ impl Output {
 
     /// Pushes buffered lines out (used while following, so events appear promptly).
     pub fn flush(&mut self) -> io::Result<()> {
-        self.writer().flush()
+        self.raw_writer().flush()
     }
 
     /// Flushes and, for compressed output, writes the end of the stream.

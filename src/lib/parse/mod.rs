@@ -257,6 +257,11 @@ impl ParseStage {
                         state.sensor = format.name().to_owned();
                     }
                 }
+                // A comment before the first header (`### ...`) says nothing of the format.
+                None if line.starts_with('#') => {
+                    self.stats.skipped += 1;
+                    return;
+                }
                 None => {
                     let message = "cannot tell the format of this line; name it with --format";
                     self.error(ErrorType::ParserError, "auto", message, line, source, line_no, errors);

@@ -29,6 +29,7 @@ enum Kind {
 
 #[derive(Debug, Clone)]
 struct Column {
+    /// The name in the event: Zeek's, or ours for the connection tuple.
     name: String,
     kind: Kind,
     container: bool,
@@ -88,7 +89,7 @@ impl ZeekParser {
             "#fields" => {
                 self.columns = value
                     .split(self.separator.as_str())
-                    .map(|n| Column { name: n.to_owned(), kind: Kind::Str, container: false })
+                    .map(|n| Column { name: output_name(n).to_owned(), kind: Kind::Str, container: false })
                     .collect();
                 self.ts_index = self.columns.iter().position(|c| c.name == "ts");
             }
@@ -127,6 +128,10 @@ impl ZeekParser {
             let Some(col) = self.columns.get(i) else { continue };
             if Some(i) == self.ts_index {
                 ms = epoch_ms_from_secs_str(value);
+                // `timestamp` leads the event, where a reader looks first.
+                if let Some(ms) = ms {
+                    event.insert(fields::TIMESTAMP.to_owned(), Value::from(ms));
+                }
             }
             if value == self.unset_field {
                 continue;
@@ -211,10 +216,10 @@ impl ZeekParser {
         }
         if let Some(proto) = event.shift_remove("proto") {
             event.insert(fields::PROTOCOL.to_owned(), proto);
-        } else if let Some(log) = self.source_type.strip_prefix("zeek.") {
-            if TCP_LOGS.contains(&log) && event.contains_key(fields::IP_SRC_PORT) {
-                event.insert(fields::PROTOCOL.to_owned(), Value::from("tcp"));
-            }
+        }
+        let tcp_log = self.source_type.strip_prefix("zeek.").is_some_and(|log| TCP_LOGS.contains(&log));
+        if tcp_log && !event.contains_key(fields::PROTOCOL) && event.contains_key(fields::IP_SRC_PORT) {
+            event.insert(fields::PROTOCOL.to_owned(), Value::from("tcp"));
         }
         event.insert(fields::TIMESTAMP.to_owned(), Value::from(ms));
         event.insert(fields::SOURCE_TYPE.to_owned(), Value::from(self.source_type.clone()));
@@ -234,6 +239,14 @@ impl Parser for ZeekParser {
     }
 }
 
+/// Our name for a Zeek column: the connection tuple is renamed as Apache Metron did.
+fn output_name(zeek_name: &str) -> &str {
+    match zeek_name {
+        "proto" => fields::PROTOCOL,
+        other => RENAMES.iter().find(|(from, _)| *from == other).map_or(other, |(_, to)| to),
+    }
+}
+
 fn kind_of(zeek_type: &str) -> Kind {
     match zeek_type {
         "count" | "int" | "port" => Kind::Int,
@@ -247,7 +260,7 @@ fn kind_of(zeek_type: &str) -> Kind {
 fn convert(col: &Column, value: &str) -> Result<Value, ParseError> {
     let bad = || ParseError::invalid(format!("field {} is not a valid {:?}: {value:?}", col.name, col.kind));
     Ok(match col.kind {
-        Kind::Str => Value::String(if value.contains("\\x") { unescape(value) } else { value.to_owned() }),
+        Kind::Str => Value::String(if value.contains('\\') { unescape(value) } else { value.to_owned() }),
         Kind::Int => {
             if let Ok(n) = value.parse::<u64>() {
                 Value::from(n)
@@ -267,17 +280,29 @@ fn convert(col: &Column, value: &str) -> Result<Value, ParseError> {
     })
 }
 
-/// Zeek writes non-printable bytes as `\xHH`; the JSON writer writes the character.
+/// Zeek's TSV writer escapes `\` as `\\` and non-printable bytes (and the separator)
+/// as `\xHH`; its JSON writer writes the characters themselves.
 fn unescape(value: &str) -> String {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'x') {
-            if let Some(b) = bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 4;
-                continue;
+        if bytes[i] == b'\\' {
+            match bytes.get(i + 1) {
+                Some(b'\\') => {
+                    out.push(b'\\');
+                    i += 2;
+                    continue;
+                }
+                Some(b'x') => {
+                    let hex = bytes.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok());
+                    if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        out.push(b);
+                        i += 4;
+                        continue;
+                    }
+                }
+                _ => {}
             }
         }
         out.push(bytes[i]);

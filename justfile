@@ -1,0 +1,26 @@
+# metron's everyday commands. Get `just` with `cargo install just` (or apt install just).
+
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/metron-target")
+
+# the whole test suite (what CI runs)
+test:
+    cargo test
+
+fmt:
+    cargo fmt
+
+lint:
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings
+
+# regenerate man pages and completions from the clap definitions
+gen:
+    METRON_BLESS=1 cargo test --test docs
+
+# criterion benches per stage, then whole-pipeline runs next to reference tools
+bench:
+    cargo bench --bench parse
+    scripts/bench.sh 1000000
+
+demo:
+    cargo run --release -- demo
