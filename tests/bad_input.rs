@@ -38,7 +38,8 @@ fn each_kind_of_bad_line_is_one_error_record_and_the_run_goes_on() {
 
 #[test]
 fn invalid_utf8_and_overlong_lines_are_error_records() {
-    let mut stage = ParseSettings { format: "suricata".into(), max_line_bytes: 64, parsers: Default::default() }.build().unwrap();
+    let mut stage =
+        ParseSettings { format: "suricata".into(), max_line_bytes: 64, parsers: Default::default() }.build().unwrap();
     let mut input = Vec::new();
     input.extend_from_slice(b"{\"timestamp\":\"2016-01-28T15:29:48Z\",\"event_type\":\"dns\"}\n");
     input.extend_from_slice(b"{\"timestamp\":\"2016-01-28T15:29:48Z\",\"event_type\":\"\xff\xfe\"}\n");
@@ -65,7 +66,8 @@ fn invalid_utf8_and_overlong_lines_are_error_records() {
 fn garbage_in_every_format_is_accounted_for() {
     let garbage = "\u{0}\u{1b}]2;pwned\u{7}\n|||||\n<999999999999>x\nCEF:|||\nLEEF:\n{\"a\":\n{}\n[1,2]\n01/27/16-16:01:04.877970 ,\n2016-01-28 15:29:48.512|\n";
     for format in BUILTIN_FORMATS {
-        let mut stage = ParseSettings { format: format.into(), max_line_bytes: 1024, parsers: Default::default() }.build().unwrap();
+        let mut stage =
+            ParseSettings { format: format.into(), max_line_bytes: 1024, parsers: Default::default() }.build().unwrap();
         let (mut events, mut errors) = (Vec::new(), Vec::new());
         let mut reader = garbage.as_bytes();
         read_lines(&mut reader, 1024, |n, d| {

@@ -15,7 +15,10 @@ fn testdata(rel: &str) -> PathBuf {
 /// The binary in a clean environment: no user config, no NO_COLOR.
 fn metron() -> Command {
     let mut cmd = Command::cargo_bin("metron").unwrap();
-    cmd.env_remove("NO_COLOR").env_remove("METRON_CONFIG").env("XDG_CONFIG_HOME", "/nonexistent").env("HOME", "/nonexistent");
+    cmd.env_remove("NO_COLOR")
+        .env_remove("METRON_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("HOME", "/nonexistent");
     cmd
 }
 
@@ -142,7 +145,12 @@ fn a_closed_stdout_ends_quietly_with_0() {
 
 #[test]
 fn unknown_format_is_a_usage_error_with_exit_2() {
-    metron().args(["parse", "--format", "nosuch"]).write_stdin("").assert().code(2).stderr(predicate::str::contains("unknown format"));
+    metron()
+        .args(["parse", "--format", "nosuch"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown format"));
 }
 
 #[test]
@@ -161,23 +169,49 @@ fn config_is_found_by_flag_env_and_xdg_and_user_parsers_work() {
         assert_eq!(e["action"], "deny");
         assert_eq!(e["timestamp"], 1_700_000_000_000i64);
     };
-    check(&metron().args(["parse", "-q", "--config"]).arg(&explicit).write_stdin(input).assert().success().get_output().stdout);
-    check(&metron().args(["parse", "-q"]).env("METRON_CONFIG", &explicit).write_stdin(input).assert().success().get_output().stdout);
-    check(&metron().args(["parse", "-q"]).env("XDG_CONFIG_HOME", &xdg).write_stdin(input).assert().success().get_output().stdout);
+    check(
+        &metron()
+            .args(["parse", "-q", "--config"])
+            .arg(&explicit)
+            .write_stdin(input)
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    check(
+        &metron()
+            .args(["parse", "-q"])
+            .env("METRON_CONFIG", &explicit)
+            .write_stdin(input)
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    check(
+        &metron()
+            .args(["parse", "-q"])
+            .env("XDG_CONFIG_HOME", &xdg)
+            .write_stdin(input)
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
 }
 
 #[test]
 fn a_bad_config_reports_every_problem_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[parsers.a]\nkind = \"regex\"\npattern = \"(\"\n\n[parsers.b]\nkind = \"nosuchkind\"\n").unwrap();
-    metron()
-        .args(["parse", "--config"])
-        .arg(&bad)
-        .write_stdin("")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("[parsers.a]").and(predicate::str::contains("[parsers.b]")).and(predicate::str::contains("bad.toml")));
+    std::fs::write(&bad, "[parsers.a]\nkind = \"regex\"\npattern = \"(\"\n\n[parsers.b]\nkind = \"nosuchkind\"\n")
+        .unwrap();
+    metron().args(["parse", "--config"]).arg(&bad).write_stdin("").assert().code(2).stderr(
+        predicate::str::contains("[parsers.a]")
+            .and(predicate::str::contains("[parsers.b]"))
+            .and(predicate::str::contains("bad.toml")),
+    );
 }
 
 #[test]
@@ -215,7 +249,8 @@ fn follow_picks_up_new_lines_and_rotated_files() {
 #[test]
 fn generate_makes_parseable_telemetry_of_the_asked_size() {
     for (kind, n) in [("zeek-conn", 500), ("suricata-eve", 500)] {
-        let gen = metron().args(["generate", kind, "-n", &n.to_string()]).assert().success().get_output().stdout.clone();
+        let gen =
+            metron().args(["generate", kind, "-n", &n.to_string()]).assert().success().get_output().stdout.clone();
         let out = metron().args(["parse"]).write_stdin(gen).assert().success();
         assert_eq!(lines(&out.get_output().stdout).len(), n, "{kind}");
     }
@@ -223,11 +258,11 @@ fn generate_makes_parseable_telemetry_of_the_asked_size() {
 
 #[test]
 fn demo_runs_the_pipeline_and_prints_a_summary() {
-    metron()
-        .arg("demo")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("events by source.type").and(predicate::str::contains("zeek.conn")).and(predicate::str::contains("top talkers")));
+    metron().arg("demo").assert().success().stdout(
+        predicate::str::contains("events by source.type")
+            .and(predicate::str::contains("zeek.conn"))
+            .and(predicate::str::contains("top talkers")),
+    );
 }
 
 #[test]

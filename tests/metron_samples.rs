@@ -57,7 +57,8 @@ fn check(format: &str, raw: &str, parsed: &str, skip: &[&str]) {
             if SKIP_ALWAYS.contains(&key.as_str()) || skip.contains(&key.as_str()) {
                 continue;
             }
-            let ours = got.get(key).unwrap_or_else(|| panic!("{format} line {}: field {key} missing in {got:#?}", i + 1));
+            let ours =
+                got.get(key).unwrap_or_else(|| panic!("{format} line {}: field {key} missing in {got:#?}", i + 1));
             assert!(values_equal(value, ours), "{format} line {}: {key}: Metron {value}, ours {ours}", i + 1);
             compared += 1;
         }
@@ -120,7 +121,8 @@ fn asa_timestamps_with_a_year_match_metron() {
         let want: Value = serde_json::from_str(line).unwrap();
         let raw = want["original_string"].as_str().unwrap();
         // `<166>Aug 06 2016 20:39:42: ...`: the year follows the day.
-        let has_year = raw.split_whitespace().nth(2).is_some_and(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()));
+        let has_year =
+            raw.split_whitespace().nth(2).is_some_and(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()));
         if has_year {
             assert_eq!(got["timestamp"], want["timestamp"], "{raw}");
             checked += 1;

@@ -7,7 +7,8 @@ use metron::stage::StageConfig;
 use proptest::prelude::*;
 
 fn run(format: &str, input: &[u8]) {
-    let mut stage = ParseSettings { format: format.into(), max_line_bytes: 4096, parsers: Default::default() }.build().unwrap();
+    let mut stage =
+        ParseSettings { format: format.into(), max_line_bytes: 4096, parsers: Default::default() }.build().unwrap();
     let (mut events, mut errors) = (Vec::new(), Vec::new());
     let mut reader = input;
     read_lines(&mut reader, 4096, |n, d| {

@@ -99,7 +99,9 @@ fn same_event(tsv: &serde_json::Map<String, Value>, json: &serde_json::Map<Strin
             (Value::Array(x), Value::Array(y)) => {
                 x.len() == y.len()
                     && x.iter().zip(y).all(|(p, q)| match (p, q) {
-                        (Value::Number(p), Value::Number(q)) => (p.as_f64().unwrap() - q.as_f64().unwrap()).abs() <= 1e-6,
+                        (Value::Number(p), Value::Number(q)) => {
+                            (p.as_f64().unwrap() - q.as_f64().unwrap()).abs() <= 1e-6
+                        }
                         _ => p == q,
                     })
             }

@@ -33,7 +33,8 @@ pub fn run(output: Option<&Path>, color: bool) -> io::Result<i32> {
     println!();
     println!("{}", bold("parse"));
     for (name, text) in SAMPLES {
-        let settings = ParseSettings { format: "auto".into(), max_line_bytes: DEFAULT_MAX_LINE, parsers: Default::default() };
+        let settings =
+            ParseSettings { format: "auto".into(), max_line_bytes: DEFAULT_MAX_LINE, parsers: Default::default() };
         let mut stage = settings.build().map_err(|e| io::Error::other(e.to_string()))?;
         let before = events.len();
         let mut reader = text.as_bytes();
@@ -80,7 +81,9 @@ pub fn run(output: Option<&Path>, color: bool) -> io::Result<i32> {
     println!("{}", bold("top talkers (source -> destination, events)"));
     let mut pairs: BTreeMap<String, u64> = BTreeMap::new();
     for e in &events {
-        if let (Some(s), Some(d)) = (e.get("ip_src_addr").and_then(|v| v.as_str()), e.get("ip_dst_addr").and_then(|v| v.as_str())) {
+        if let (Some(s), Some(d)) =
+            (e.get("ip_src_addr").and_then(|v| v.as_str()), e.get("ip_dst_addr").and_then(|v| v.as_str()))
+        {
             *pairs.entry(format!("{s} -> {d}")).or_default() += 1;
         }
     }
@@ -93,7 +96,11 @@ pub fn run(output: Option<&Path>, color: bool) -> io::Result<i32> {
     let with_cid = events.iter().filter(|e| e.contains_key("community_id")).count();
     println!();
     println!("{}", bold("flows"));
-    println!("  {} of {} events carry a community_id, the flow hash Zeek, Suricata and Arkime share", with_cid, events.len());
+    println!(
+        "  {} of {} events carry a community_id, the flow hash Zeek, Suricata and Arkime share",
+        with_cid,
+        events.len()
+    );
     if let Some(e) = events.iter().find(|e| e.get("source.type").and_then(|v| v.as_str()) == Some("zeek.conn")) {
         println!();
         println!("{}", bold("one event (zeek.conn)"));

@@ -68,7 +68,18 @@ mod tests {
     #[test]
     fn error_record_has_every_design_field() {
         let e = error_record(ErrorType::ParserError, "zeek", "bad", "raw line", "conn.log", Some(3));
-        for k in ["source.type", "error_type", "failed_sensor_type", "message", "raw_message", "error_hash", "timestamp", "file", "line", "guid"] {
+        for k in [
+            "source.type",
+            "error_type",
+            "failed_sensor_type",
+            "message",
+            "raw_message",
+            "error_hash",
+            "timestamp",
+            "file",
+            "line",
+            "guid",
+        ] {
             assert!(e.contains_key(k), "{k}");
         }
         assert_eq!(e["error_type"], "parser_error");

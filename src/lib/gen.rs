@@ -38,7 +38,9 @@ struct Hosts {
 
 impl Hosts {
     fn new(rng: &mut StdRng) -> Hosts {
-        let internal = (0..500).map(|_| format!("10.{}.{}.{}", rng.random_range(0..4), rng.random_range(0..255), rng.random_range(1..255))).collect();
+        let internal = (0..500)
+            .map(|_| format!("10.{}.{}.{}", rng.random_range(0..4), rng.random_range(0..255), rng.random_range(1..255)))
+            .collect();
         let servers = (0..2000).map(|_| external(rng)).collect();
         Hosts { internal, servers }
     }
@@ -62,7 +64,12 @@ fn external(rng: &mut StdRng) -> String {
     loop {
         let a: u8 = rng.random_range(1..224);
         if a != 10 && a != 127 && a != 172 && a != 192 {
-            return format!("{a}.{}.{}.{}", rng.random_range(0..256), rng.random_range(0..256), rng.random_range(1..255));
+            return format!(
+                "{a}.{}.{}.{}",
+                rng.random_range(0..256),
+                rng.random_range(0..256),
+                rng.random_range(1..255)
+            );
         }
     }
 }
@@ -158,11 +165,14 @@ const SIGNATURES: [(&str, u32, u8); 4] = [
     ("ET INFO Observed DNS Query to .cloud TLD", 2027865, 3),
     ("GPL ATTACK_RESPONSE id check returned root", 2100498, 2),
 ];
-const DOMAINS: [&str; 6] = ["www.example.com", "updates.vendor.net", "cdn.assets.io", "mail.corp.local", "evil-c2.cloud", "api.service.org"];
+const DOMAINS: [&str; 6] =
+    ["www.example.com", "updates.vendor.net", "cdn.assets.io", "mail.corp.local", "evil-c2.cloud", "api.service.org"];
 
 fn write_eve(rng: &mut StdRng, hosts: &Hosts, ts_ms: i64, w: &mut dyn Write) -> io::Result<()> {
     let secs = ts_ms / 1000;
-    let time = chrono::DateTime::from_timestamp(secs, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string()).unwrap_or_default();
+    let time = chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+        .unwrap_or_default();
     let ts = format!("{time}.{:03}{:03}+0000", ts_ms % 1000, rng.random_range(0..1000));
     let flow_id: u64 = rng.random_range(1..(1 << 50));
     let src = hosts.client(rng).to_owned();

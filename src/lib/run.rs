@@ -84,7 +84,12 @@ pub fn parse_summary(s: &ParseStats) -> String {
 }
 
 /// Writes what one record gave: events to `out`, error records to the sink.
-fn drain(events: &mut Vec<Event>, errors: &mut Vec<Event>, out: &mut Output, sink: &mut ErrorSink) -> std::io::Result<()> {
+fn drain(
+    events: &mut Vec<Event>,
+    errors: &mut Vec<Event>,
+    out: &mut Output,
+    sink: &mut ErrorSink,
+) -> std::io::Result<()> {
     for e in events.drain(..) {
         out.write_event(&e)?;
     }
@@ -112,7 +117,14 @@ fn parse_inputs(
             Err(e) => {
                 // An unreadable input is reported and counted; the others still run.
                 stage.stats.errors += 1;
-                let rec = crate::error::error_record(crate::error::ErrorType::ParserError, "-", &e.to_string(), "", &name, None);
+                let rec = crate::error::error_record(
+                    crate::error::ErrorType::ParserError,
+                    "-",
+                    &e.to_string(),
+                    "",
+                    &name,
+                    None,
+                );
                 sink.emit(&rec)?;
                 continue;
             }
@@ -139,7 +151,14 @@ fn parse_inputs(
             // damage is one error record, and the run goes on with the next input.
             stage.stats.errors += 1;
             let message = format!("read error after line {last_line}: {e}");
-            let rec = crate::error::error_record(crate::error::ErrorType::ParserError, "-", &message, "", &name, Some(last_line + 1));
+            let rec = crate::error::error_record(
+                crate::error::ErrorType::ParserError,
+                "-",
+                &message,
+                "",
+                &name,
+                Some(last_line + 1),
+            );
             sink.emit(&rec)?;
         }
         stage.end_source(&name);
@@ -155,7 +174,8 @@ fn parse_following(
     progress: &Progress,
 ) -> Result<(), RunError> {
     let mut follower = Follower::new(&opts.inputs, stage.max_line())?;
-    let mut handler = ParseFollow { stage, out, sink, progress, events: Vec::new(), errors: Vec::new(), write_err: None };
+    let mut handler =
+        ParseFollow { stage, out, sink, progress, events: Vec::new(), errors: Vec::new(), write_err: None };
     follower.run(&mut handler)?;
     match handler.write_err {
         Some(e) => Err(e.into()),

@@ -3,9 +3,7 @@
 /// Replaces control characters (C0 except tab, DEL, C1) with U+FFFD, so escape
 /// sequences in log data cannot retitle, recolour or clear a terminal.
 pub fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| if (c.is_control() && c != '\t') || is_bidi_override(c) { '\u{FFFD}' } else { c })
-        .collect()
+    s.chars().map(|c| if (c.is_control() && c != '\t') || is_bidi_override(c) { '\u{FFFD}' } else { c }).collect()
 }
 
 /// Colour on stderr by default: only on a terminal, and never when `NO_COLOR` is set

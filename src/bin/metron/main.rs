@@ -2,6 +2,11 @@
 
 mod cli;
 
+/// mimalloc: every event is a map of small strings, so allocation is a large share of
+/// a stage's time; mimalloc makes it about twice as cheap as glibc's malloc here.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use clap::Parser;
 use cli::{Cli, ColorChoice, Command};
@@ -37,7 +42,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let config = Config::discover(cli.config.as_deref())?;
             let settings = ParseSettings {
                 format: args.format.or(config.parse.format).unwrap_or_else(|| "auto".into()),
-                max_line_bytes: args.max_line_bytes.or(config.parse.max_line_bytes).unwrap_or(metron::io::DEFAULT_MAX_LINE),
+                max_line_bytes: args
+                    .max_line_bytes
+                    .or(config.parse.max_line_bytes)
+                    .unwrap_or(metron::io::DEFAULT_MAX_LINE),
                 parsers: config.parsers,
             };
             let stage = settings.build()?;

@@ -20,3 +20,19 @@ pub const RAW_MESSAGE: &str = "raw_message";
 pub const ERROR_HASH: &str = "error_hash";
 pub const FILE: &str = "file";
 pub const LINE: &str = "line";
+
+/// The fields of the event model itself (DESIGN.md), which sensor data must not take
+/// over and which a field selection always keeps.
+pub const STANDARD: [&str; 11] = [
+    TIMESTAMP,
+    IP_SRC_ADDR,
+    IP_DST_ADDR,
+    IP_SRC_PORT,
+    IP_DST_PORT,
+    PROTOCOL,
+    ORIGINAL_STRING,
+    SOURCE_TYPE,
+    GUID,
+    COMMUNITY_ID,
+    IS_ALERT,
+];

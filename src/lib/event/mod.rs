@@ -9,8 +9,10 @@ pub mod fields;
 mod time;
 
 pub use community_id::community_id;
-pub use time::{epoch_ms_from_secs_str, now_ms, parse_rfc3339_ms};
-pub use time::month_day_time_to_ms;
+pub use time::{
+    epoch_ms_from_secs_str, month_day_time_to_ms, month_from_name, now_ms, parse_device_time_ms, parse_rfc3339_ms,
+    syslog_time_to_ms,
+};
 
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -18,15 +20,64 @@ use std::net::IpAddr;
 /// One event. Field order is kept as inserted (sensor order reads best).
 pub type Event = Map<String, Value>;
 
-/// A new UUID v7 as text: ids sort by the time they were made.
+/// A new UUID v7 as text: ids sort by the time they were made, also within one
+/// millisecond (RFC 9562 method 3: the random part counts up within a millisecond).
+/// The random bits come from a per-thread generator seeded once, not from a system
+/// call per id: ids are made for every event.
 pub fn new_guid() -> String {
-    uuid::Uuid::now_v7().to_string()
+    use rand::Rng;
+    use std::cell::Cell;
+    thread_local! {
+        static LAST: Cell<(u64, u128)> = const { Cell::new((0, 0)) };
+    }
+    const RANDOM_BITS: u32 = 74;
+    let now = u64::try_from(now_ms()).unwrap_or(0);
+    let (ms, counter) = LAST.with(|last| {
+        let (last_ms, last_counter) = last.get();
+        let next = if now > last_ms {
+            (now, rand::rng().random::<u128>() >> (128 - RANDOM_BITS + 1))
+        } else if last_counter + 1 < (1u128 << RANDOM_BITS) {
+            (last_ms, last_counter + 1)
+        } else {
+            (last_ms + 1, 0)
+        };
+        last.set(next);
+        next
+    });
+    let rand_a = ((counter >> 62) & 0xFFF) as u16;
+    let rand_b = (counter & ((1u128 << 62) - 1)) as u64;
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6..8].copy_from_slice(&(0x7000 | rand_a).to_be_bytes());
+    bytes[8..].copy_from_slice(&((0b10u64 << 62) | rand_b).to_be_bytes());
+    uuid::Uuid::from_bytes(bytes).hyphenated().to_string()
 }
 
 /// The canonical text of an address (IPv4 dotted, IPv6 RFC 5952), or `None` when
 /// the text is not an address. IPv4-mapped IPv6 stays IPv6, as the sensor wrote it.
 pub fn canonical_ip(text: &str) -> Option<String> {
-    text.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
+    let text = text.trim();
+    // Rust's IPv4 parser takes only the canonical dotted form (no leading zeros), so
+    // what it accepts needs no rewriting.
+    if text.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Some(text.to_owned());
+    }
+    text.parse::<IpAddr>().ok().map(|ip| ip.to_string())
+}
+
+/// Rewrites an address field in place to its canonical text; `false` if it is not an
+/// address.
+pub fn canonicalize_ip_in_place(text: &mut String) -> bool {
+    if text.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    match canonical_ip(text) {
+        Some(c) => {
+            *text = c;
+            true
+        }
+        None => false,
+    }
 }
 
 /// Layer 4 protocol name for an IP protocol number, lower case.
@@ -139,11 +190,17 @@ mod tests {
 
     #[test]
     fn guid_is_uuid_v7_and_sorts_by_time() {
-        let a = new_guid();
-        let b = new_guid();
-        let parsed = uuid::Uuid::parse_str(&a).unwrap();
-        assert_eq!(parsed.get_version_num(), 7);
-        assert!(a < b, "{a} then {b}");
+        let ids: Vec<String> = (0..10_000).map(|_| new_guid()).collect();
+        for id in &ids {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 7);
+            assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+            let (secs, _) = parsed.get_timestamp().unwrap().to_unix();
+            assert!((secs as i64 - now_ms() / 1000).abs() < 5);
+        }
+        for pair in ids.windows(2) {
+            assert!(pair[0] < pair[1], "{} then {}", pair[0], pair[1]);
+        }
     }
 
     #[test]
@@ -161,10 +218,8 @@ mod tests {
 
     #[test]
     fn finish_skips_community_id_without_ports_for_tcp() {
-        let mut e = json!({"ip_src_addr":"1.2.3.4","ip_dst_addr":"5.6.7.8","protocol":"tcp"})
-            .as_object()
-            .unwrap()
-            .clone();
+        let mut e =
+            json!({"ip_src_addr":"1.2.3.4","ip_dst_addr":"5.6.7.8","protocol":"tcp"}).as_object().unwrap().clone();
         finish(&mut e, "test", "raw");
         assert!(!e.contains_key("community_id"));
     }

@@ -1,6 +1,6 @@
 //! Time conversions: every event's `timestamp` is epoch milliseconds, UTC.
 
-use chrono::DateTime;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
 /// Now, in epoch milliseconds.
 pub fn now_ms() -> i64 {
@@ -66,6 +66,202 @@ pub fn month_day_time_to_ms(month: u32, day: u32, time: chrono::NaiveTime, now_m
     None
 }
 
+/// Month number (1-12) of an English month name, abbreviated (`Jan`, `Sept`) or full,
+/// in any case.
+pub fn month_from_name(name: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if name.len() < 3 {
+        return None;
+    }
+    let position = MONTHS.iter().position(|full| {
+        full.len() >= name.len() && full.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+    })?;
+    u32::try_from(position + 1).ok()
+}
+
+/// An RFC 3164 style time (`Jan  5 08:52:35`, maybe with a year after the day) to epoch
+/// milliseconds, read as UTC. Without a year, [`month_day_time_to_ms`] picks it. A leap
+/// second (`:60`) becomes the next second.
+pub fn syslog_time_to_ms(month: u32, day: u32, hour: u32, minute: u32, second: u32, year: Option<i32>) -> Option<i64> {
+    syslog_time_to_ms_at(month, day, hour, minute, second, year, now_ms())
+}
+
+fn syslog_time_to_ms_at(
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    year: Option<i32>,
+    now: i64,
+) -> Option<i64> {
+    let (second, carry) = if second == 60 { (59, 1000) } else { (second, 0) };
+    let time = NaiveTime::from_hms_opt(hour, minute, second)?;
+    let ms = match year {
+        Some(year) => NaiveDate::from_ymd_opt(year, month, day)?.and_time(time).and_utc().timestamp_millis(),
+        None => month_day_time_to_ms(month, day, time, now)?,
+    };
+    Some(ms + carry)
+}
+
+/// A device's own time text (CEF `rt`, LEEF `devTime`) to epoch milliseconds, UTC
+/// unless the text names a zone. Devices write many forms, so this accepts: epoch
+/// seconds (up to 10 digits) or milliseconds; RFC 3339; the `MMM dd [yyyy] HH:mm:ss[.SSS]
+/// [zone]` family the CEF and LEEF specifications allow; and, seen in the wild,
+/// `dd MMMM yyyy HH:mm:ss` and `M/d/yyyy h:mm:ss AM`. A time without a year follows
+/// [`syslog_time_to_ms`]. Anything it cannot read fully gives `None`, never a guess.
+pub fn parse_device_time_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        if text.len() > 15 {
+            return None;
+        }
+        let n: i64 = text.parse().ok()?;
+        return Some(if text.len() <= 10 { n * 1000 } else { n });
+    }
+    if let Some(ms) = parse_rfc3339_ms(text) {
+        return Some(ms);
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(t.and_utc().timestamp_millis());
+        }
+    }
+    parse_worded_time(text)
+}
+
+/// The `MMM dd yyyy HH:mm:ss.SSS zzz` family, token by token, in any order devices use.
+fn parse_worded_time(text: &str) -> Option<i64> {
+    let (mut month, mut day, mut year) = (None, None, None);
+    let mut clock: Option<(u32, u32, u32, i64)> = None;
+    let mut pm = None;
+    let mut offset_secs = 0i64;
+    for token in text.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()) {
+        let first = token.as_bytes()[0];
+        if first.is_ascii_digit() && token.contains(':') && clock.is_none() {
+            clock = Some(parse_clock(token)?);
+        } else if first.is_ascii_digit() && token.contains('/') && month.is_none() {
+            let mut parts = token.split('/');
+            let (m, d, y) = (parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() || y.len() != 4 {
+                return None;
+            }
+            (month, day, year) = (Some(m.parse().ok()?), Some(d.parse().ok()?), Some(y.parse().ok()?));
+        } else if token.bytes().all(|b| b.is_ascii_digit()) {
+            match token.len() {
+                4 if year.is_none() => year = Some(token.parse().ok()?),
+                1 | 2 if day.is_none() => day = Some(token.parse().ok()?),
+                _ => return None,
+            }
+        } else if token.eq_ignore_ascii_case("am") || token.eq_ignore_ascii_case("pm") {
+            pm = Some(token.eq_ignore_ascii_case("pm"));
+        } else if let Some(m) = month_from_name(token).filter(|_| month.is_none()) {
+            month = Some(m);
+        } else if is_weekday(token) {
+            continue;
+        } else {
+            offset_secs = zone_offset_secs(token)?;
+        }
+    }
+    let (mut hour, minute, second, frac_ms) = clock?;
+    match pm {
+        Some(true) if hour < 12 => hour += 12,
+        Some(false) if hour == 12 => hour = 0,
+        _ => {}
+    }
+    let local = syslog_time_to_ms(month?, day?, hour, minute, second, year)?;
+    Some(local + frac_ms - offset_secs * 1000)
+}
+
+/// `HH:mm`, `HH:mm:ss` or `HH:mm:ss.SSS` -> (hour, minute, second, milliseconds).
+fn parse_clock(token: &str) -> Option<(u32, u32, u32, i64)> {
+    let (hms, frac) = token.split_once(['.', ',']).unwrap_or((token, ""));
+    let mut parts = hms.split(':');
+    let hour = parts.next()?.parse().ok()?;
+    let minute = parts.next()?.parse().ok()?;
+    let second = match parts.next() {
+        Some(s) => s.parse().ok()?,
+        None => 0,
+    };
+    if parts.next().is_some() || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut ms = 0i64;
+    for (i, b) in frac.bytes().take(3).enumerate() {
+        ms += i64::from(b - b'0') * [100, 10, 1][i];
+    }
+    Some((hour, minute, second, ms))
+}
+
+fn is_weekday(token: &str) -> bool {
+    const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let token = token.trim_end_matches('.');
+    token.len() >= 3
+        && DAYS
+            .iter()
+            .any(|d| d.len() >= token.len() && d.as_bytes()[..token.len()].eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// Seconds east of UTC for a zone as devices write it: `Z`, `UTC`, `GMT`, `+0200`,
+/// `-04:00`, `GMT+02:00`, or a North American or Central European abbreviation. Other
+/// names are ambiguous (`IST`) and give `None`.
+fn zone_offset_secs(token: &str) -> Option<i64> {
+    let upper = token.to_ascii_uppercase();
+    let named = match upper.as_str() {
+        "Z" | "UT" | "UTC" | "GMT" => Some(0),
+        "EST" => Some(-5),
+        "EDT" | "AST" => Some(-4),
+        "CST" => Some(-6),
+        "CDT" => Some(-5),
+        "MST" => Some(-7),
+        "MDT" => Some(-6),
+        "PST" => Some(-8),
+        "PDT" => Some(-7),
+        "CET" | "BST" => Some(1),
+        "CEST" | "EET" => Some(2),
+        "EEST" => Some(3),
+        _ => None,
+    };
+    if let Some(hours) = named {
+        return Some(hours * 3600);
+    }
+    let numeric = upper.strip_prefix("GMT").or_else(|| upper.strip_prefix("UTC")).unwrap_or(&upper);
+    let (sign, digits) = match numeric.as_bytes().first()? {
+        b'+' => (1, &numeric[1..]),
+        b'-' => (-1, &numeric[1..]),
+        _ => return None,
+    };
+    let digits: String = digits.chars().filter(|&c| c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (hours, minutes): (i64, i64) = match digits.len() {
+        1 | 2 => (digits.parse().ok()?, 0),
+        4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
+        _ => return None,
+    };
+    if hours > 14 || minutes > 59 {
+        return None;
+    }
+    Some(sign * (hours * 3600 + minutes * 60))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +300,53 @@ mod tests {
         assert_eq!(month_day_time_to_ms(2, 29, t(12, 0, 0, 0), now), parse_rfc3339_ms("2024-02-29T12:00:00Z"));
         assert_eq!(month_day_time_to_ms(2, 30, t(12, 0, 0, 0), now), None);
         assert_eq!(month_day_time_to_ms(13, 1, t(12, 0, 0, 0), now), None);
+    }
+
+    const NOW_2025_01_01_0030: i64 = 1_735_691_400_000;
+
+    #[test]
+    fn month_names_short_and_full() {
+        assert_eq!(month_from_name("Jan"), Some(1));
+        assert_eq!(month_from_name("DEC"), Some(12));
+        assert_eq!(month_from_name("September"), Some(9));
+        assert_eq!(month_from_name("Sept"), Some(9));
+        assert_eq!(month_from_name("Ju"), None);
+        assert_eq!(month_from_name("Marchy"), None);
+        assert_eq!(month_from_name("ÄÖÜ"), None);
+    }
+
+    #[test]
+    fn syslog_year_rule_crosses_new_year() {
+        let at = |m, d, h, y| syslog_time_to_ms_at(m, d, h, 0, 0, y, NOW_2025_01_01_0030);
+        // Read just after New Year: December is last year's.
+        assert_eq!(at(12, 31, 23, None), Some(1_735_686_000_000));
+        // Today and a sender's clock up to a day ahead stay this year.
+        assert_eq!(at(1, 1, 0, None), Some(1_735_689_600_000));
+        assert_eq!(at(1, 2, 0, None), Some(1_735_776_000_000));
+        // More than a day ahead is taken as last year.
+        assert_eq!(at(1, 3, 0, None), Some(1_704_240_000_000));
+        // A year given is used as is.
+        assert_eq!(at(8, 5, 1, Some(2016)), Some(1_470_358_800_000));
+        assert_eq!(at(2, 30, 0, Some(2016)), None);
+    }
+
+    #[test]
+    fn device_times_in_cef_and_leef_forms() {
+        assert_eq!(parse_device_time_ms("1459517280810"), Some(1_459_517_280_810));
+        assert_eq!(parse_device_time_ms("1459517280"), Some(1_459_517_280_000));
+        assert_eq!(parse_device_time_ms("Apr 07 2017 00:10:10 GMT"), Some(1_491_523_810_000));
+        assert_eq!(parse_device_time_ms("May 1 2016 09:29:11.356 -0400"), Some(1_462_109_351_356));
+        assert_eq!(parse_device_time_ms("Feb 09 2015 00:27:43 UTC"), Some(1_423_441_663_000));
+        assert_eq!(parse_device_time_ms("31 March 2016 13:04:55"), Some(1_459_429_495_000));
+        assert_eq!(parse_device_time_ms("3/30/2022 10:55:34 AM"), Some(1_648_637_734_000));
+        assert_eq!(parse_device_time_ms("3/30/2022 10:55:34 PM"), Some(1_648_680_934_000));
+        assert_eq!(parse_device_time_ms("Mar 30 2022 10:55:34.688"), Some(1_648_637_734_688));
+        assert_eq!(parse_device_time_ms("2016-04-01T09:29:11.356-0400"), Some(1_459_517_351_356));
+        assert_eq!(parse_device_time_ms("2022-03-30 10:55:34"), Some(1_648_637_734_000));
+        assert_eq!(parse_device_time_ms("Fri Apr 07 2017 00:10:10 EDT"), Some(1_491_538_210_000));
+        assert_eq!(parse_device_time_ms("$cef-formatted-receive_time"), None);
+        assert_eq!(parse_device_time_ms("Apr 07 2017 00:10:10 IST"), None);
+        assert_eq!(parse_device_time_ms("99999999999999999999"), None);
+        assert_eq!(parse_device_time_ms(""), None);
     }
 }

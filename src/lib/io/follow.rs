@@ -29,7 +29,14 @@ impl Tailed {
     fn open(path: &Path, max_len: usize) -> io::Result<Tailed> {
         let file = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let ino = file.metadata()?.ino();
-        Ok(Tailed { path: path.to_owned(), name: path.display().to_string(), file, ino, pos: 0, lines: LineSplitter::new(max_len) })
+        Ok(Tailed {
+            path: path.to_owned(),
+            name: path.display().to_string(),
+            file,
+            ino,
+            pos: 0,
+            lines: LineSplitter::new(max_len),
+        })
     }
 }
 
@@ -153,7 +160,11 @@ impl Follower {
         }
     }
 
-    fn read_available(&mut self, i: usize, f: &mut impl FnMut(&str, u64, LineData<'_>) -> Flow) -> io::Result<(bool, Flow)> {
+    fn read_available(
+        &mut self,
+        i: usize,
+        f: &mut impl FnMut(&str, u64, LineData<'_>) -> Flow,
+    ) -> io::Result<(bool, Flow)> {
         let t = &mut self.files[i];
         let mut got = false;
         loop {

@@ -22,9 +22,7 @@ impl InputSpec {
         if args.is_empty() {
             return vec![InputSpec::Stdin];
         }
-        args.iter()
-            .map(|p| if p.as_os_str() == "-" { InputSpec::Stdin } else { InputSpec::Path(p.clone()) })
-            .collect()
+        args.iter().map(|p| if p.as_os_str() == "-" { InputSpec::Stdin } else { InputSpec::Path(p.clone()) }).collect()
     }
 
     /// The name used in error records and messages.

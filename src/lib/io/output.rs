@@ -18,6 +18,7 @@ enum Sink {
 pub struct Output {
     sink: Sink,
     written: u64,
+    line: Vec<u8>,
 }
 
 impl Output {
@@ -36,12 +37,12 @@ impl Output {
                 }
             }
         };
-        Ok(Output { sink, written: 0 })
+        Ok(Output { sink, written: 0, line: Vec::with_capacity(4096) })
     }
 
     /// An output into any writer (tests, in-process pipelines).
     pub fn from_writer(w: Box<dyn Write + Send>) -> Output {
-        Output { sink: Sink::Plain(BufWriter::with_capacity(BUF_SIZE, w)), written: 0 }
+        Output { sink: Sink::Plain(BufWriter::with_capacity(BUF_SIZE, w)), written: 0, line: Vec::with_capacity(4096) }
     }
 
     /// The underlying byte writer (for output that is not events, e.g. generated logs).
@@ -53,11 +54,17 @@ impl Output {
         }
     }
 
-    /// Writes one event as one line.
+    /// Writes one event as one line. The event is serialized into a reused buffer
+    /// first: serde_json writes many small pieces, which are cheap into a `Vec` and
+    /// costly through a `dyn Write`.
     pub fn write_event(&mut self, event: &Event) -> io::Result<()> {
-        let w = self.raw_writer();
-        serde_json::to_writer(&mut *w, event).map_err(io::Error::from)?;
-        w.write_all(b"\n")?;
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        serde_json::to_writer(&mut line, event).map_err(io::Error::from)?;
+        line.push(b'\n');
+        let result = self.raw_writer().write_all(&line);
+        self.line = line;
+        result?;
         self.written += 1;
         Ok(())
     }

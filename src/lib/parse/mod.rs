@@ -69,7 +69,8 @@ pub enum Format {
 }
 
 /// Built-in format names for `--help` and completions (`bro` is an alias of `zeek`).
-pub const BUILTIN_FORMATS: [&str; 11] = ["auto", "zeek", "bro", "suricata", "snort", "yaf", "squid", "asa", "syslog", "cef", "leef"];
+pub const BUILTIN_FORMATS: [&str; 11] =
+    ["auto", "zeek", "bro", "suricata", "snort", "yaf", "squid", "asa", "syslog", "cef", "leef"];
 
 impl Format {
     /// A built-in format by name.
@@ -164,7 +165,13 @@ impl StageConfig for ParseSettings {
         if !problems.is_empty() {
             return Err(ParseBuildError(problems));
         }
-        Ok(ParseStage { format, user: compiled, sources: HashMap::new(), max_line: self.max_line_bytes, stats: ParseStats::default() })
+        Ok(ParseStage {
+            format,
+            user: compiled,
+            sources: HashMap::new(),
+            max_line: self.max_line_bytes,
+            stats: ParseStats::default(),
+        })
     }
 }
 
@@ -219,7 +226,14 @@ impl ParseStage {
     }
 
     /// Parses one line of `source`. Events go to `out`, error records to `errors`.
-    pub fn parse_record(&mut self, source: &str, line_no: u64, data: LineData<'_>, out: &mut Vec<Event>, errors: &mut Vec<Event>) {
+    pub fn parse_record(
+        &mut self,
+        source: &str,
+        line_no: u64,
+        data: LineData<'_>,
+        out: &mut Vec<Event>,
+        errors: &mut Vec<Event>,
+    ) {
         self.stats.records += 1;
         if !self.sources.contains_key(source) {
             let parser = self.make_parser(&self.format, source);
@@ -230,7 +244,15 @@ impl ParseStage {
             LineData::TooLong { prefix, len } => {
                 let sensor = self.sources.get(source).map(|s| s.sensor.clone()).unwrap_or_default();
                 let message = format!("line is {len} bytes, over the limit of {} (max_line_bytes)", self.max_line);
-                self.error(ErrorType::ParserError, &sensor, &message, &String::from_utf8_lossy(prefix), source, line_no, errors);
+                self.error(
+                    ErrorType::ParserError,
+                    &sensor,
+                    &message,
+                    &String::from_utf8_lossy(prefix),
+                    source,
+                    line_no,
+                    errors,
+                );
                 return;
             }
             LineData::Line(bytes) => match std::str::from_utf8(bytes) {
@@ -238,7 +260,15 @@ impl ParseStage {
                 Err(e) => {
                     let sensor = self.sources.get(source).map(|s| s.sensor.clone()).unwrap_or_default();
                     let message = format!("invalid UTF-8 at byte {}", e.valid_up_to());
-                    self.error(ErrorType::ParserError, &sensor, &message, &String::from_utf8_lossy(bytes), source, line_no, errors);
+                    self.error(
+                        ErrorType::ParserError,
+                        &sensor,
+                        &message,
+                        &String::from_utf8_lossy(bytes),
+                        source,
+                        line_no,
+                        errors,
+                    );
                     return;
                 }
             },
@@ -297,7 +327,16 @@ impl ParseStage {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn error(&mut self, kind: ErrorType, sensor: &str, message: &str, raw: &str, source: &str, line: u64, errors: &mut Vec<Event>) {
+    fn error(
+        &mut self,
+        kind: ErrorType,
+        sensor: &str,
+        message: &str,
+        raw: &str,
+        source: &str,
+        line: u64,
+        errors: &mut Vec<Event>,
+    ) {
         self.stats.errors += 1;
         errors.push(error_record(kind, sensor, message, raw, source, Some(line)));
     }
@@ -324,7 +363,8 @@ impl Stage for ParseStage {
         self.parse_record("event", self.stats.records + 1, LineData::Line(raw.as_bytes()), out, &mut errors);
         match errors.pop() {
             Some(e) => {
-                let message = e.get(event::fields::MESSAGE).and_then(|v| v.as_str()).unwrap_or("parse error").to_owned();
+                let message =
+                    e.get(event::fields::MESSAGE).and_then(|v| v.as_str()).unwrap_or("parse error").to_owned();
                 Err(StageError::new(ErrorType::ParserError, message, Some(event)))
             }
             None => Ok(()),

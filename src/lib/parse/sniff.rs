@@ -17,7 +17,8 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| Patterns {
         // These are literals checked by the tests, so they always compile.
         snort_csv: Regex::new(r"^\d\d/\d\d/\d\d-\d\d:\d\d:\d\d\.\d+ ?,").unwrap_or_else(|_| unreachable!()),
-        snort_fast: Regex::new(r"^\d\d/\d\d(/\d\d)?-\d\d:\d\d:\d\d\.\d+\s+\[\*\*\]").unwrap_or_else(|_| unreachable!()),
+        snort_fast: Regex::new(r"^\d\d/\d\d(/\d{2,4})?-\d\d:\d\d:\d\d\.\d+\s+\[\*\*\]")
+            .unwrap_or_else(|_| unreachable!()),
         yaf: Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\|").unwrap_or_else(|_| unreachable!()),
         squid: Regex::new(r"^\d{9,}\.\d+\s+-?\d+ \S+ \S+/\d+ ").unwrap_or_else(|_| unreachable!()),
         syslog_3164: Regex::new(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ").unwrap_or_else(|_| unreachable!()),
@@ -55,6 +56,13 @@ pub fn sniff(line: &str) -> Option<Format> {
     if p.snort_csv.is_match(line) || p.snort_fast.is_match(line) {
         return Some(Format::Snort);
     }
+    // CEF or LEEF behind some other header (a relay's ISO time, say).
+    if line.contains("CEF:0|") || line.contains("CEF:1|") {
+        return Some(Format::Cef);
+    }
+    if line.contains("LEEF:1.0|") || line.contains("LEEF:2.0|") {
+        return Some(Format::Leef);
+    }
     if p.yaf.is_match(line) {
         return Some(Format::Yaf);
     }
@@ -69,7 +77,8 @@ fn sniff_json(line: &str) -> Option<Format> {
     if map.contains_key("event_type") {
         return Some(Format::Suricata);
     }
-    if map.contains_key("id.orig_h") || map.contains_key("_path") || (map.contains_key("ts") && map.contains_key("uid")) {
+    if map.contains_key("id.orig_h") || map.contains_key("_path") || (map.contains_key("ts") && map.contains_key("uid"))
+    {
         return Some(Format::Zeek);
     }
     if map.len() == 1 {
@@ -100,6 +109,7 @@ mod tests {
             ("LEEF:1.0|Microsoft|MSExchange|4.0", Format::Leef),
             ("01/27/16-16:01:04.877970 ,129,12,1,\"x\",TCP", Format::Snort),
             ("01/27-16:01:04.877970  [**] [1:2:3] msg [**]", Format::Snort),
+            ("10/06/2016-10:28:51.339398  [**] [1:2:3] msg [**]", Format::Snort),
             ("2016-01-28 15:29:48.512|2016-01-28 15:29:48.512|   0.000|", Format::Yaf),
             ("1461576382.642    161 127.0.0.1 TCP_MISS/200 103701 GET http://www.cnn.com/ - DIRECT/199.27.79.73 text/html", Format::Squid),
         ];

@@ -141,7 +141,9 @@ impl SnortParser {
 
     fn fast(&self, line: &str) -> Result<Event, ParseError> {
         let Some(caps) = fast_line().captures(line) else {
-            return Err(ParseError::error("not a Snort alert_fast line: expected `TIME [**] [gid:sid:rev] msg [**] ... {PROTO} src -> dst`"));
+            return Err(ParseError::error(
+                "not a Snort alert_fast line: expected `TIME [**] [gid:sid:rev] msg [**] ... {PROTO} src -> dst`",
+            ));
         };
         let text = |name: &str| caps.name(name).map_or("", |m| m.as_str());
         let mut event = Event::with_capacity(16);
@@ -414,11 +416,9 @@ mod tests {
     fn other_text_is_a_parser_error_and_bad_values_are_invalid() {
         let err = parse_at("2024-06-01T00:00:00Z", "hello, world").unwrap_err();
         assert_eq!(err.kind, crate::error::ErrorType::ParserError);
-        let err = parse_at(
-            "2024-06-01T00:00:00Z",
-            "13/40-00:00:00.0  [**] [1:2:3] m [**] {TCP} 1.2.3.4:1 -> 5.6.7.8:2",
-        )
-        .unwrap_err();
+        let err =
+            parse_at("2024-06-01T00:00:00Z", "13/40-00:00:00.0  [**] [1:2:3] m [**] {TCP} 1.2.3.4:1 -> 5.6.7.8:2")
+                .unwrap_err();
         assert_eq!(err.kind, crate::error::ErrorType::ParserInvalid, "{}", err.message);
         let err = parse_at("2024-06-01T00:00:00Z", "01/01-00:00:00.0  [**] [1:2:3] m [**] {TCP} 1.2.3:1 -> 5.6.7.8:2")
             .unwrap_err();

@@ -2,7 +2,7 @@
 //! (`alert.signature`, `http.hostname`) so that every stage sees one flat event.
 
 use super::{json_object, ParseError, Parser};
-use crate::event::{canonical_ip, fields, parse_rfc3339_ms, Event};
+use crate::event::{fields, parse_rfc3339_ms, Event};
 use serde_json::Value;
 
 const RENAMES: [(&str, &str); 4] = [
@@ -36,31 +36,30 @@ impl Parser for SuricataParser {
         let mut event = Event::with_capacity(object.len() + 8);
         event.insert(fields::TIMESTAMP.to_owned(), Value::from(ms));
         for (key, value) in object {
-            if key == "timestamp" {
+            // Renamed as they are copied: moving keys afterwards costs a shift each.
+            if let Some((_, ours)) = RENAMES.iter().find(|(theirs, _)| *theirs == key) {
+                event.insert((*ours).to_owned(), value);
                 continue;
             }
-            flatten_into(&mut event, key, value, 0);
-        }
-        for (from, to) in RENAMES {
-            if let Some(v) = event.shift_remove(from) {
-                event.insert(to.to_owned(), v);
+            match key.as_str() {
+                "timestamp" => {}
+                "proto" => {
+                    let name = match value.as_str().map(str::to_ascii_lowercase) {
+                        Some(p) if p == "ipv6-icmp" || p == "icmpv6" => Value::from("icmp6"),
+                        Some(p) => Value::from(p),
+                        None => value,
+                    };
+                    event.insert(fields::PROTOCOL.to_owned(), name);
+                }
+                _ => flatten_into(&mut event, key, value, 0),
             }
         }
         for key in [fields::IP_SRC_ADDR, fields::IP_DST_ADDR] {
             if let Some(Value::String(ip)) = event.get_mut(key) {
-                match canonical_ip(ip) {
-                    Some(c) => *ip = c,
-                    None => return Err(ParseError::invalid(format!("{key} is not an IP address: {ip:?}"))),
+                if !crate::event::canonicalize_ip_in_place(ip) {
+                    return Err(ParseError::invalid(format!("{key} is not an IP address: {ip:?}")));
                 }
             }
-        }
-        if let Some(Value::String(proto)) = event.shift_remove("proto") {
-            let lower = proto.to_ascii_lowercase();
-            let name = match lower.as_str() {
-                "ipv6-icmp" | "icmpv6" => "icmp6".to_owned(),
-                _ => lower,
-            };
-            event.insert(fields::PROTOCOL.to_owned(), Value::from(name));
         }
         event.insert(fields::SOURCE_TYPE.to_owned(), Value::from(format!("suricata.{event_type}")));
         out.push(event);

@@ -16,7 +16,8 @@ const RENAMES: [(&str, &str); 4] = [
 
 /// Logs whose protocol is always TCP although they carry no `proto` column; giving
 /// them `protocol` gives them the same `community_id` as their conn.log entry.
-const TCP_LOGS: [&str; 12] = ["http", "ssl", "ssh", "smtp", "ftp", "rdp", "rfb", "irc", "socks", "mysql", "pop3", "imap"];
+const TCP_LOGS: [&str; 12] =
+    ["http", "ssl", "ssh", "smtp", "ftp", "rdp", "rfb", "irc", "socks", "mysql", "pop3", "imap"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -123,7 +124,13 @@ impl ZeekParser {
         let mut event = Event::with_capacity(self.columns.len() + 6);
         let mut found = 0;
         let mut ms = None;
-        for (i, value) in line.split(self.separator.as_str()).enumerate() {
+        let sep = self.separator.as_str();
+        // A one-character separator (Zeek's tab) splits with memchr, not a substring search.
+        let values: Box<dyn Iterator<Item = &str>> = match sep.as_bytes() {
+            [c] if c.is_ascii() => Box::new(line.split(char::from(*c))),
+            _ => Box::new(line.split(sep)),
+        };
+        for (i, value) in values.enumerate() {
             found += 1;
             let Some(col) = self.columns.get(i) else { continue };
             if Some(i) == self.ts_index {
@@ -206,16 +213,27 @@ impl ZeekParser {
                 event.insert(to.to_owned(), v);
             }
         }
-        for key in [fields::IP_SRC_ADDR, fields::IP_DST_ADDR] {
-            if let Some(Value::String(ip)) = event.get_mut(key) {
-                match crate::event::canonical_ip(ip) {
-                    Some(canonical) => *ip = canonical,
-                    None => return Err(ParseError::invalid(format!("{key} is not an IP address: {ip:?}"))),
+        // files.log names its hosts in lists (as Apache Metron read them: the first one).
+        for (list, key) in [("tx_hosts", fields::IP_SRC_ADDR), ("rx_hosts", fields::IP_DST_ADDR)] {
+            if !event.contains_key(key) {
+                if let Some(first) = event.get(list).and_then(Value::as_array).and_then(|a| a.first()).cloned() {
+                    event.insert(key.to_owned(), first);
                 }
             }
         }
-        if let Some(proto) = event.shift_remove("proto") {
-            event.insert(fields::PROTOCOL.to_owned(), proto);
+        for key in [fields::IP_SRC_ADDR, fields::IP_DST_ADDR] {
+            if let Some(Value::String(ip)) = event.get_mut(key) {
+                if !crate::event::canonicalize_ip_in_place(ip) {
+                    return Err(ParseError::invalid(format!("{key} is not an IP address: {ip:?}")));
+                }
+            }
+        }
+        // Zeek's `proto` stays (sensor fields keep their names, and Metron kept it too);
+        // `protocol` is the standard field every stage reads.
+        if !event.contains_key(fields::PROTOCOL) {
+            if let Some(proto) = event.get("proto").cloned() {
+                event.insert(fields::PROTOCOL.to_owned(), proto);
+            }
         }
         let tcp_log = self.source_type.strip_prefix("zeek.").is_some_and(|log| TCP_LOGS.contains(&log));
         if tcp_log && !event.contains_key(fields::PROTOCOL) && event.contains_key(fields::IP_SRC_PORT) {
@@ -241,10 +259,7 @@ impl Parser for ZeekParser {
 
 /// Our name for a Zeek column: the connection tuple is renamed as Apache Metron did.
 fn output_name(zeek_name: &str) -> &str {
-    match zeek_name {
-        "proto" => fields::PROTOCOL,
-        other => RENAMES.iter().find(|(from, _)| *from == other).map_or(other, |(_, to)| to),
-    }
+    RENAMES.iter().find(|(from, _)| *from == zeek_name).map_or(zeek_name, |(_, to)| to)
 }
 
 fn kind_of(zeek_type: &str) -> Kind {
@@ -322,7 +337,9 @@ pub fn log_name_from_file(name: &str) -> Option<String> {
     let stem = base.strip_suffix(".log").or_else(|| base.strip_suffix(".json"))?;
     let parts: Vec<&str> = stem.split('.').collect();
     // Rotated names put a time after the log name; otherwise the log name is last.
-    let pick = if parts.len() > 1 && parts.last().is_some_and(|p| p.contains(':') || p.contains('-') && p.chars().any(|c| c.is_ascii_digit())) {
+    let pick = if parts.len() > 1
+        && parts.last().is_some_and(|p| p.contains(':') || p.contains('-') && p.chars().any(|c| c.is_ascii_digit()))
+    {
         parts[parts.len() - 2]
     } else {
         parts[parts.len() - 1]
