@@ -92,6 +92,7 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::event_from_value;
     use serde_json::json;
 
     #[test]
@@ -99,7 +100,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.ndjson.zst");
         let mut out = Output::open(Some(&path)).unwrap();
-        let event = json!({"a": 1}).as_object().unwrap().clone();
+        let event = event_from_value(json!({"a": 1})).unwrap();
         out.write_event(&event).unwrap();
         out.write_event(&event).unwrap();
         out.finish().unwrap();

@@ -143,7 +143,7 @@ impl Parser for AsaParser {
             Err(e) if e.kind == ErrorType::ParserInvalid => return Err(e),
             Err(_) => None,
         };
-        let mut event = Event::with_capacity(24);
+        let mut event = crate::event::event_with_capacity(24);
         // Without a timestamp in the header (`no logging timestamp`) the time is the
         // time of reading, as the syslog receiver would have stamped it.
         let ms = header.as_ref().and_then(|h| h.time_ms).unwrap_or_else(now_ms);

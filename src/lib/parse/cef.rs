@@ -33,7 +33,7 @@ impl Parser for CefParser {
         };
         let header = syslog::parse_prefix(&line[..at])?;
         let (head, extension) = split_header(&line[at + 4..])?;
-        let mut event = Event::with_capacity(40);
+        let mut event = crate::event::event_with_capacity(40);
         for (name, value) in HEADER_NAMES.iter().zip(&head[1..]) {
             let value = if *name == "Severity" { severity(value) } else { Value::from(value.as_str()) };
             event.insert((*name).to_owned(), value);

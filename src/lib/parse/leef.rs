@@ -43,7 +43,7 @@ impl Parser for LeefParser {
             return Err(ParseError::invalid(format!("LEEF version is not a number: {version:?}")));
         }
         let (delimiter, attributes) = delimiter_and_attributes(version, rest);
-        let mut event = Event::with_capacity(32);
+        let mut event = crate::event::event_with_capacity(32);
         for (name, value) in HEADER_NAMES.iter().zip(&head[1..]) {
             event.insert((*name).to_owned(), Value::from(*value));
         }

@@ -4,6 +4,7 @@
 
 mod asa;
 mod cef;
+mod flatten;
 mod leef;
 mod sniff;
 mod snort;
@@ -344,8 +345,7 @@ impl ParseStage {
 
 /// Adds what every parsed event carries.
 fn finish_event(e: &mut Event, line: &str) {
-    let source_type = e.get(event::fields::SOURCE_TYPE).and_then(|v| v.as_str()).unwrap_or("unknown").to_owned();
-    event::finish(e, &source_type, line);
+    event::complete(e, line);
 }
 
 /// The parse stage inside a pipeline: an event's `original_string` is parsed again
@@ -374,9 +374,9 @@ impl Stage for ParseStage {
 
 /// Parses a line as one JSON object (serde_json's nesting limit stops JSON bombs).
 pub(crate) fn json_object(line: &str) -> Result<Event, ParseError> {
-    match serde_json::from_str::<serde_json::Value>(line) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ParseError::error("not a JSON object")),
+    match serde_json::from_str::<Event>(line) {
+        Ok(event) => Ok(event),
+        Err(e) if e.classify() == serde_json::error::Category::Data => Err(ParseError::error("not a JSON object")),
         Err(e) => Err(ParseError::error(format!("invalid JSON: {e}"))),
     }
 }

@@ -115,7 +115,7 @@ impl SnortParser {
                 CSV_COLUMNS.len()
             )));
         }
-        let mut event = Event::with_capacity(CSV_COLUMNS.len() + 6);
+        let mut event = crate::event::event_with_capacity(CSV_COLUMNS.len() + 6);
         let raw_time = record.get(0).unwrap_or("").trim();
         let ms = self.alert_time(raw_time)?;
         event.insert(fields::TIMESTAMP.to_owned(), Value::from(ms));
@@ -146,7 +146,7 @@ impl SnortParser {
             ));
         };
         let text = |name: &str| caps.name(name).map_or("", |m| m.as_str());
-        let mut event = Event::with_capacity(16);
+        let mut event = crate::event::event_with_capacity(16);
         event.insert(fields::TIMESTAMP.to_owned(), Value::from(self.alert_time(text("ts"))?));
         for (name, group) in [("sig_generator", "gid"), ("sig_id", "sid"), ("sig_rev", "rev")] {
             event.insert(name.to_owned(), Value::from(integer(name, text(group))?));

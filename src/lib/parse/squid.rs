@@ -41,7 +41,7 @@ impl Parser for SquidParser {
             return Err(ParseError::error(format!("not a Squid access.log line: {result:?} is not action/code")));
         };
         let invalid = |name: &str, value: &str| ParseError::invalid(format!("{name}: not a number: {value:?}"));
-        let mut event = Event::with_capacity(20);
+        let mut event = crate::event::event_with_capacity(20);
         event.insert(fields::TIMESTAMP.to_owned(), Value::from(ms));
         event.insert(
             "elapsed".to_owned(),

@@ -1,7 +1,8 @@
 //! Suricata EVE JSON, every event type. Nested objects are flattened to dotted keys
 //! (`alert.signature`, `http.hostname`) so that every stage sees one flat event.
 
-use super::{json_object, ParseError, Parser};
+use super::flatten::{flatten_json, MAX_FLATTEN_DEPTH};
+use super::{ParseError, Parser};
 use crate::event::{fields, parse_rfc3339_ms, Event};
 use serde_json::Value;
 
@@ -12,9 +13,6 @@ const RENAMES: [(&str, &str); 4] = [
     ("dest_port", fields::IP_DST_PORT),
 ];
 
-/// Nesting kept when flattening; deeper objects stay as JSON values.
-const MAX_FLATTEN_DEPTH: usize = 16;
-
 #[derive(Default)]
 pub struct SuricataParser;
 
@@ -24,34 +22,33 @@ impl SuricataParser {
     }
 }
 
+/// Our names for EVE's top-level keys.
+fn rename(key: &str) -> Option<&'static str> {
+    match key {
+        "proto" => Some(fields::PROTOCOL),
+        other => RENAMES.iter().find(|(theirs, _)| *theirs == other).map(|(_, ours)| *ours),
+    }
+}
+
 impl Parser for SuricataParser {
     fn parse(&mut self, line: &str, out: &mut Vec<Event>) -> Result<(), ParseError> {
-        let object = json_object(line)?;
-        let Some(event_type) = object.get("event_type").and_then(Value::as_str).map(str::to_owned) else {
+        let mut event = flatten_json(line, rename)?;
+        let Some(event_type) = event.get("event_type").and_then(Value::as_str) else {
             return Err(ParseError::error("EVE record without event_type"));
         };
-        let Some(ms) = object.get("timestamp").and_then(Value::as_str).and_then(parse_rfc3339_ms) else {
-            return Err(ParseError::invalid("EVE record without a valid timestamp"));
-        };
-        let mut event = Event::with_capacity(object.len() + 8);
-        event.insert(fields::TIMESTAMP.to_owned(), Value::from(ms));
-        for (key, value) in object {
-            // Renamed as they are copied: moving keys afterwards costs a shift each.
-            if let Some((_, ours)) = RENAMES.iter().find(|(theirs, _)| *theirs == key) {
-                event.insert((*ours).to_owned(), value);
-                continue;
-            }
-            match key.as_str() {
-                "timestamp" => {}
-                "proto" => {
-                    let name = match value.as_str().map(str::to_ascii_lowercase) {
-                        Some(p) if p == "ipv6-icmp" || p == "icmpv6" => Value::from("icmp6"),
-                        Some(p) => Value::from(p),
-                        None => value,
-                    };
-                    event.insert(fields::PROTOCOL.to_owned(), name);
-                }
-                _ => flatten_into(&mut event, key, value, 0),
+        let source_type = format!("suricata.{event_type}");
+        // EVE's own `timestamp` (text) becomes ours (epoch ms), in the same place.
+        match event.get_mut(fields::TIMESTAMP) {
+            Some(slot) => match slot.as_str().and_then(parse_rfc3339_ms) {
+                Some(ms) => *slot = Value::from(ms),
+                None => return Err(ParseError::invalid("EVE record without a valid timestamp")),
+            },
+            None => return Err(ParseError::invalid("EVE record without a valid timestamp")),
+        }
+        if let Some(Value::String(proto)) = event.get_mut(fields::PROTOCOL) {
+            proto.make_ascii_lowercase();
+            if proto == "ipv6-icmp" || proto == "icmpv6" {
+                *proto = "icmp6".to_owned();
             }
         }
         for key in [fields::IP_SRC_ADDR, fields::IP_DST_ADDR] {
@@ -61,7 +58,7 @@ impl Parser for SuricataParser {
                 }
             }
         }
-        event.insert(fields::SOURCE_TYPE.to_owned(), Value::from(format!("suricata.{event_type}")));
+        event.insert(fields::SOURCE_TYPE.to_owned(), Value::from(source_type));
         out.push(event);
         Ok(())
     }

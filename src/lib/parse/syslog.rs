@@ -488,7 +488,7 @@ impl SyslogParser {
 }
 
 fn syslog_event(h: &Header<'_>) -> Event {
-    let mut e = Event::with_capacity(16 + h.structured.len());
+    let mut e = crate::event::event_with_capacity(16 + h.structured.len());
     if let Some(pri) = h.pri {
         e.insert(PRI.into(), Value::from(pri));
         e.insert(FACILITY.into(), Value::from(pri >> 3));
@@ -707,9 +707,9 @@ mod tests {
 
     #[test]
     fn pri_names_match_metron() {
-        let mut e = Event::new();
+        let mut e = Event::default();
         add_pri_names(&mut e, 167);
-        assert_eq!(serde_json::Value::Object(e), json!({"syslog_facility": "local4", "syslog_severity": "debug"}));
+        assert_eq!(serde_json::to_value(&e).unwrap(), json!({"syslog_facility": "local4", "syslog_severity": "debug"}));
         assert_eq!(facility_name(9), "cron");
         assert_eq!(severity_name(3), "err");
     }

@@ -462,7 +462,7 @@ impl CompiledUserParser {
 
     /// The fields of one line; `None` for a line that is the CSV header.
     fn extract(&self, line: &str) -> Result<Option<Event>, ParseError> {
-        let mut event = Event::new();
+        let mut event = Event::default();
         match &self.extractor {
             Extractor::Csv { columns, separator } => {
                 let mut reader = csv::ReaderBuilder::new()

@@ -78,7 +78,7 @@ impl Parser for YafParser {
                 COLUMNS.len()
             )));
         }
-        let mut event = Event::with_capacity(COLUMNS.len() + 6);
+        let mut event = crate::event::event_with_capacity(COLUMNS.len() + 6);
         for ((name, kind), value) in COLUMNS.iter().zip(values) {
             let bad = |what: &str| ParseError::invalid(format!("{name}: not {what}: {value:?}"));
             let converted = match kind {

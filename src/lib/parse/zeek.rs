@@ -121,7 +121,7 @@ impl ZeekParser {
         if self.columns.is_empty() {
             return Err(ParseError::error("Zeek TSV data line before any #fields header"));
         }
-        let mut event = Event::with_capacity(self.columns.len() + 6);
+        let mut event = crate::event::event_with_capacity(self.columns.len() + 6);
         let mut found = 0;
         let mut ms = None;
         let sep = self.separator.as_str();
@@ -159,7 +159,7 @@ impl ZeekParser {
         if found != self.columns.len() {
             return Err(ParseError::invalid(format!("expected {} columns, found {found}", self.columns.len())));
         }
-        self.normalize(event, ms, out)
+        self.normalize(event, ms, true, out)
     }
 
     fn json_line(&mut self, line: &str, out: &mut Vec<Event>) -> Result<(), ParseError> {
@@ -169,8 +169,8 @@ impl ZeekParser {
         if object.len() == 1 {
             if let Some((key, Value::Object(_))) = object.iter().next() {
                 let key = key.clone();
-                if let Some(Value::Object(inner)) = object.remove(&key) {
-                    object = inner;
+                if let Some(Value::Object(inner)) = object.shift_remove(&key) {
+                    object = inner.into_iter().collect();
                     log = Some(key);
                 }
             }
@@ -198,26 +198,37 @@ impl ZeekParser {
             None => "zeek.unknown".to_owned(),
         };
         let saved = std::mem::replace(&mut self.source_type, source_type);
-        let result = self.normalize(object, ms, out);
+        let result = self.normalize(object, ms, false, out);
         self.source_type = saved;
         result
     }
 
     /// The parts every Zeek event shares, whatever its encoding.
-    fn normalize(&self, mut event: Event, ms: Option<i64>, out: &mut Vec<Event>) -> Result<(), ParseError> {
+    fn normalize(
+        &self,
+        mut event: Event,
+        ms: Option<i64>,
+        renamed: bool,
+        out: &mut Vec<Event>,
+    ) -> Result<(), ParseError> {
         let Some(ms) = ms else {
             return Err(ParseError::invalid("no valid ts field"));
         };
-        for (from, to) in RENAMES {
-            if let Some(v) = event.shift_remove(from) {
-                event.insert(to.to_owned(), v);
+        // TSV columns were renamed once, at `#fields`; JSON keys are renamed here.
+        if !renamed {
+            for (from, to) in RENAMES {
+                if let Some(v) = event.shift_remove(from) {
+                    event.insert(to.to_owned(), v);
+                }
             }
         }
         // files.log names its hosts in lists (as Apache Metron read them: the first one).
-        for (list, key) in [("tx_hosts", fields::IP_SRC_ADDR), ("rx_hosts", fields::IP_DST_ADDR)] {
-            if !event.contains_key(key) {
-                if let Some(first) = event.get(list).and_then(Value::as_array).and_then(|a| a.first()).cloned() {
-                    event.insert(key.to_owned(), first);
+        if self.source_type == "zeek.files" {
+            for (list, key) in [("tx_hosts", fields::IP_SRC_ADDR), ("rx_hosts", fields::IP_DST_ADDR)] {
+                if !event.contains_key(key) {
+                    if let Some(first) = event.get(list).and_then(Value::as_array).and_then(|a| a.first()).cloned() {
+                        event.insert(key.to_owned(), first);
+                    }
                 }
             }
         }
@@ -231,13 +242,16 @@ impl ZeekParser {
         // Zeek's `proto` stays (sensor fields keep their names, and Metron kept it too);
         // `protocol` is the standard field every stage reads.
         if !event.contains_key(fields::PROTOCOL) {
-            if let Some(proto) = event.get("proto").cloned() {
-                event.insert(fields::PROTOCOL.to_owned(), proto);
+            let protocol = match event.get("proto") {
+                Some(proto) => Some(proto.clone()),
+                None => {
+                    let tcp_log = self.source_type.strip_prefix("zeek.").is_some_and(|log| TCP_LOGS.contains(&log));
+                    (tcp_log && event.contains_key(fields::IP_SRC_PORT)).then(|| Value::from("tcp"))
+                }
+            };
+            if let Some(protocol) = protocol {
+                event.insert(fields::PROTOCOL.to_owned(), protocol);
             }
-        }
-        let tcp_log = self.source_type.strip_prefix("zeek.").is_some_and(|log| TCP_LOGS.contains(&log));
-        if tcp_log && !event.contains_key(fields::PROTOCOL) && event.contains_key(fields::IP_SRC_PORT) {
-            event.insert(fields::PROTOCOL.to_owned(), Value::from("tcp"));
         }
         event.insert(fields::TIMESTAMP.to_owned(), Value::from(ms));
         event.insert(fields::SOURCE_TYPE.to_owned(), Value::from(self.source_type.clone()));
