@@ -27,10 +27,21 @@ pub trait Stage: Send {
     /// The name used in summaries and error records (`parse`, `enrich`, ...).
     fn name(&self) -> &str;
 
+    /// The `error_type` of records this stage cannot process (input that is not an
+    /// event at all included).
+    fn error_type(&self) -> ErrorType;
+
     /// Turns one event into zero or more events pushed on `out`.
     fn process(&mut self, event: Event, out: &mut Vec<Event>) -> Result<(), StageError>;
 
-    /// End of input (or a timer while following): emit what is held back.
+    /// Called now and then (every few thousand events, and while waiting for input):
+    /// close time windows, reload changed files. Messages returned are shown on stderr
+    /// (a reload, a broken replacement kept out).
+    fn tick(&mut self, _out: &mut Vec<Event>) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// End of input: emit what is held back.
     fn flush(&mut self, _out: &mut Vec<Event>) {}
 }
 

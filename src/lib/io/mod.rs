@@ -8,6 +8,7 @@ mod input;
 mod lines;
 mod output;
 mod progress;
+mod reload;
 
 pub use errors::{ErrorSink, ErrorSinkMode};
 pub use follow::{FollowHandler, Follower};
@@ -15,6 +16,7 @@ pub use input::{open_input, InputSpec};
 pub use lines::{read_lines, Flow, LineData, DEFAULT_MAX_LINE};
 pub use output::Output;
 pub use progress::Progress;
+pub use reload::ChangeWatch;
 
 use std::io;
 

@@ -355,6 +355,10 @@ impl Stage for ParseStage {
         "parse"
     }
 
+    fn error_type(&self) -> ErrorType {
+        ErrorType::ParserError
+    }
+
     fn process(&mut self, event: Event, out: &mut Vec<Event>) -> Result<(), StageError> {
         let Some(raw) = event.get(event::fields::ORIGINAL_STRING).and_then(|v| v.as_str()).map(str::to_owned) else {
             return Err(StageError::new(ErrorType::ParserError, "event has no original_string to parse", Some(event)));
