@@ -1,0 +1,9 @@
+//! `metron demo`.
+
+use super::Global;
+use crate::cli::DemoArgs;
+
+pub fn run(args: DemoArgs, global: &Global) -> anyhow::Result<u8> {
+    let code = metron::demo::run(args.output.as_deref(), global.color)?;
+    Ok(code as u8)
+}
