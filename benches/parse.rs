@@ -7,6 +7,10 @@ use metron::io::{read_lines, Flow, Output, DEFAULT_MAX_LINE};
 use metron::parse::ParseSettings;
 use metron::stage::StageConfig;
 
+/// The binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LINES: u64 = 20_000;
 
 fn bench_format(c: &mut Criterion, name: &str, format: &str, input: &[u8], events: u64) {
