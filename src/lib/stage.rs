@@ -71,3 +71,56 @@ pub fn run_chain(stages: &mut [Box<dyn Stage>], event: Event) -> (Vec<Event>, Ve
     }
     (current, errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::ParseSettings;
+
+    /// Marks every event it sees, to show order and that nothing is re-serialized.
+    struct Mark(&'static str);
+
+    impl Stage for Mark {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn error_type(&self) -> ErrorType {
+            ErrorType::EnrichmentError
+        }
+        fn process(&mut self, mut event: Event, out: &mut Vec<Event>) -> Result<(), StageError> {
+            if event.contains_key("refuse") {
+                return Err(StageError::new(ErrorType::EnrichmentError, "refused", Some(event)));
+            }
+            let seen = event.get("seen").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            event.insert("seen".into(), format!("{seen}{}", self.0).into());
+            out.push(event);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn stages_chain_in_process() {
+        let parse = ParseSettings { format: "squid".into(), max_line_bytes: 4096, parsers: Default::default() }
+            .build()
+            .unwrap();
+        let mut chain: Vec<Box<dyn Stage>> = vec![Box::new(parse), Box::new(Mark("a")), Box::new(Mark("b"))];
+        let mut raw = Event::default();
+        raw.insert(
+            "original_string".into(),
+            "1461576382.642    161 127.0.0.1 TCP_MISS/200 103701 GET http://www.cnn.com/ - DIRECT/199.27.79.73 text/html".into(),
+        );
+        let (out, errors) = run_chain(&mut chain, raw);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0]["source.type"], "squid");
+        assert_eq!(out[0]["seen"], "ab");
+
+        let mut refused = Event::default();
+        refused.insert("refuse".into(), true.into());
+        let (out, errors) = run_chain(&mut chain[1..], refused);
+        assert!(out.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, "a");
+        assert!(errors[0].1.event.is_some(), "the refused event comes back for the error record");
+    }
+}
