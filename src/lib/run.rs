@@ -54,6 +54,11 @@ trait LineSink {
     }
     /// End of all input.
     fn finish(&mut self, _out: &mut Vec<Event>) {}
+    /// NDJSON lines a stage wrote itself (its fast path), and how many, to go out
+    /// before the events of the same record; taken and cleared by the driver.
+    fn raw_output(&mut self) -> Option<(&mut Vec<u8>, &mut u64)> {
+        None
+    }
     fn max_line(&self) -> usize;
     fn had_errors(&self) -> bool;
     fn summary(&self) -> String;
@@ -67,7 +72,7 @@ pub fn parse(mut stage: ParseStage, opts: &RunOptions) -> Result<(ParseStats, Ou
 
 /// Runs an event stage (`enrich`, `label`, `alert`, ...) over NDJSON inputs.
 pub fn events(stage: &mut dyn Stage, opts: &RunOptions, max_line: usize) -> Result<(EventStats, Outcome), RunError> {
-    let mut sink = EventLines { stage, stats: EventStats::default(), max_line };
+    let mut sink = EventLines { stage, stats: EventStats::default(), max_line, raw: Vec::new(), raw_lines: 0 };
     let outcome = drive(&mut sink, opts)?;
     Ok((sink.stats, outcome))
 }
@@ -122,6 +127,9 @@ struct EventLines<'a> {
     stage: &'a mut dyn Stage,
     stats: EventStats,
     max_line: usize,
+    /// Lines from the stage's fast path, waiting for the driver.
+    raw: Vec<u8>,
+    raw_lines: u64,
 }
 
 impl EventLines<'_> {
@@ -146,6 +154,11 @@ impl LineSink for EventLines<'_> {
             return;
         }
         self.stats.records += 1;
+        if self.stage.process_line(bytes, &mut self.raw) {
+            self.raw_lines += 1;
+            self.stats.events += 1;
+            return;
+        }
         let event = match serde_json::from_slice::<Event>(bytes) {
             Ok(e) => e,
             Err(e) => {
@@ -181,6 +194,9 @@ impl LineSink for EventLines<'_> {
         self.stage.flush(out);
         self.stats.events += (out.len() - before) as u64;
     }
+    fn raw_output(&mut self) -> Option<(&mut Vec<u8>, &mut u64)> {
+        Some((&mut self.raw, &mut self.raw_lines))
+    }
     fn max_line(&self) -> usize {
         self.max_line
     }
@@ -188,13 +204,18 @@ impl LineSink for EventLines<'_> {
         self.stats.errors > 0
     }
     fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "{}: {} events in, {} out, {} errors",
             self.stage.name(),
             io::thousands(self.stats.records),
             io::thousands(self.stats.events),
             io::thousands(self.stats.errors)
-        )
+        );
+        if let Some(more) = self.stage.summary() {
+            line.push_str("; ");
+            line.push_str(&more);
+        }
+        line
     }
 }
 
@@ -257,6 +278,14 @@ struct Driver<'a> {
 impl Driver<'_> {
     /// Writes what came out of the last record(s).
     fn drain(&mut self) -> std::io::Result<()> {
+        if let Some((raw, lines)) = self.sink.raw_output() {
+            if !raw.is_empty() {
+                let result = self.out.write_lines(raw, *lines);
+                raw.clear();
+                *lines = 0;
+                result?;
+            }
+        }
         for e in self.events.drain(..) {
             self.out.write_event(&e)?;
         }
@@ -333,6 +362,9 @@ impl Driver<'_> {
     }
 
     fn finish(&mut self) -> Result<(), RunError> {
+        // A last tick, so that what a stage noticed since the previous one (a warning,
+        // a reload) is shown even when the input was shorter than one tick.
+        self.tick()?;
         self.sink.finish(&mut self.events);
         self.drain()?;
         Ok(())

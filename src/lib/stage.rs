@@ -34,7 +34,17 @@ pub trait Stage: Send {
     /// Turns one event into zero or more events pushed on `out`.
     fn process(&mut self, event: Event, out: &mut Vec<Event>) -> Result<(), StageError>;
 
-    /// Called now and then (every few thousand events, and while waiting for input):
+    /// A fast path behind a pipe, for a stage that only adds fields: given one NDJSON
+    /// line, append the line with the stage's fields to `out` (with its newline) and
+    /// return true, without building an [`Event`]. False (the default) means "use
+    /// `process`", which must give the same event; a line that is not an event, or
+    /// that the stage would rather see whole, goes there.
+    fn process_line(&mut self, _line: &[u8], _out: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    /// Called now and then (every few thousand events, while waiting for input, and
+    /// once before `flush`):
     /// close time windows, reload changed files. Messages returned are shown on stderr
     /// (a reload, a broken replacement kept out).
     fn tick(&mut self, _out: &mut Vec<Event>) -> Vec<String> {
@@ -43,6 +53,12 @@ pub trait Stage: Send {
 
     /// End of input: emit what is held back.
     fn flush(&mut self, _out: &mut Vec<Event>) {}
+
+    /// What the stage counted besides events and errors (addresses it could not
+    /// read, files reloaded), appended to the summary line; `None` when nothing.
+    fn summary(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A stage's configuration.
