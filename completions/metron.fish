@@ -32,6 +32,9 @@ complete -c metron -n "__fish_metron_needs_command" -s q -l quiet -d 'No summary
 complete -c metron -n "__fish_metron_needs_command" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_needs_command" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_needs_command" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_needs_command" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_needs_command" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_needs_command" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
 complete -c metron -n "__fish_metron_needs_command" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE) for benchmarks and demos'
 complete -c metron -n "__fish_metron_needs_command" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
 complete -c metron -n "__fish_metron_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -47,6 +50,56 @@ complete -c metron -n "__fish_metron_using_subcommand parse" -s F -l follow -d '
 complete -c metron -n "__fish_metron_using_subcommand parse" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand parse" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand parse" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l geoip -d 'GeoIP2 or GeoLite2 City (or Country) database' -r -F
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l asn -d 'GeoLite2 ASN (or GeoIP2 ISP) database' -r -F
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l assets -d 'Asset inventory keyed by address or CIDR (CSV with a header, or NDJSON)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l internal -d 'Internal networks, comma-separated (adds enrichments.network.<field>.internal)' -r
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l table -d 'Lookup table: NAME=FILE:FIELD[,FIELD...] (repeatable)' -r
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l ip-fields -d 'Address fields to enrich, comma-separated [default: ip_src_addr,ip_dst_addr]' -r
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l cache-size -d 'Addresses whose GeoIP and ASN results are cached; 0 turns the cache off [default: 65536]' -r
+complete -c metron -n "__fish_metron_using_subcommand enrich" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand enrich" -s F -l follow -d 'Keep reading: growing files, and new files in named directories (survives rotation)'
+complete -c metron -n "__fish_metron_using_subcommand enrich" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand enrich" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand enrich" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand alert" -s r -l rules -d 'Rule files or directories (repeatable; added to [alert] rules of metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand alert" -l alerts -d 'Write alert records here (.zst and .gz compress) instead of stdout' -r -F
+complete -c metron -n "__fish_metron_using_subcommand alert" -l dedup-window -d 'Alerts of one rule and key within this much event time are one [default: 1h]' -r
+complete -c metron -n "__fish_metron_using_subcommand alert" -l max-cache -d 'Open alerts kept for de-duplication; the oldest is closed when full [default: 1000]' -r
+complete -c metron -n "__fish_metron_using_subcommand alert" -l designated-host -d 'Field naming the host an alert is about [default: ip_src_addr]' -r
+complete -c metron -n "__fish_metron_using_subcommand alert" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand alert" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
+complete -c metron -n "__fish_metron_using_subcommand alert" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
+complete -c metron -n "__fish_metron_using_subcommand alert" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand alert" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand alert" -l check -d 'Load the rules, list each one that cannot be loaded with the reason, and exit (1 if any)'
+complete -c metron -n "__fish_metron_using_subcommand alert" -l only-alerts -d 'Write only alert records to stdout, not the events'
+complete -c metron -n "__fish_metron_using_subcommand alert" -s F -l follow -d 'Keep reading: growing files, and new files in named directories (survives rotation)'
+complete -c metron -n "__fish_metron_using_subcommand alert" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand alert" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand alert" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand label" -l intel -d 'Intel file or directory, PATH or FORMAT:PATH (repeatable; replaces [label] intel)' -r
+complete -c metron -n "__fish_metron_using_subcommand label" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand label" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
+complete -c metron -n "__fish_metron_using_subcommand label" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
+complete -c metron -n "__fish_metron_using_subcommand label" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand label" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand label" -l check -d 'Load the intel and triage rules, report what each file gives, and exit (1 if anything could not be used)'
+complete -c metron -n "__fish_metron_using_subcommand label" -l no-reload -d 'Do not reload intel files when they change'
+complete -c metron -n "__fish_metron_using_subcommand label" -s F -l follow -d 'Keep reading: growing files, and new files in named directories (survives rotation)'
+complete -c metron -n "__fish_metron_using_subcommand label" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand label" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand label" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand generate" -s n -l count -d 'How many records' -r
 complete -c metron -n "__fish_metron_using_subcommand generate" -l seed -d 'Random seed: the same seed gives the same output' -r
 complete -c metron -n "__fish_metron_using_subcommand generate" -s o -l output -d 'Write here instead of stdout (.zst and .gz compress)' -r -F
@@ -65,7 +118,10 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand demo" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse generate demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse generate demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE) for benchmarks and demos'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse generate demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse generate demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE) for benchmarks and demos'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

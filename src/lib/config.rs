@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     #[serde(default)]
     pub parse: ParseConfig,
+    #[serde(default)]
+    pub enrich: crate::enrich::EnrichConfig,
     /// User-defined parsers, selected with `--format NAME`.
     #[serde(default)]
     pub parsers: std::collections::BTreeMap<String, crate::parse::user::UserParserConfig>,
@@ -22,11 +24,9 @@ pub struct Config {
     #[serde(default)]
     pub capture: Option<toml::Table>,
     #[serde(default)]
-    pub enrich: Option<toml::Table>,
+    pub label: crate::label::LabelConfig,
     #[serde(default)]
-    pub label: Option<toml::Table>,
-    #[serde(default)]
-    pub alert: Option<toml::Table>,
+    pub alert: crate::alert::AlertConfig,
     #[serde(default)]
     pub store: Option<toml::Table>,
     #[serde(default)]
@@ -102,6 +102,8 @@ impl Config {
                 problems.push(format!("[parsers.{name}]: {p}"));
             }
         }
+        problems.extend(self.enrich.validate().into_iter().map(|p| format!("[enrich]: {p}")));
+        problems.extend(self.label.validate());
         if let Some(name) = self.parse.format.as_deref() {
             if crate::parse::Format::builtin(name).is_none() && !self.parsers.contains_key(name) {
                 problems.push(format!("[parse] format = {name:?}: no such built-in format or [parsers.{name}]"));
@@ -148,6 +150,38 @@ kind = "json"
         assert!(problems.iter().any(|p| p.contains("[parsers.one]")));
         assert!(problems.iter().any(|p| p.contains("[parsers.two]")));
         assert!(problems.iter().any(|p| p.contains("[parsers.zeek]") && p.contains("built-in")));
+    }
+
+    #[test]
+    fn enrich_section_is_typed_and_checked() {
+        let c = Config::from_toml(
+            "[enrich]\ngeoip = \"City.mmdb\"\ninternal = [\"10.0.0.0/8\"]\n\
+             [[enrich.tables]]\nname = \"users\"\nfile = \"users.csv\"\nfields = [\"user\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.enrich.geoip.as_deref(), Some(Path::new("City.mmdb")));
+        assert_eq!(c.enrich.tables[0].fields, ["user"]);
+        let problems = Config::from_toml("[enrich]\ninternal = [\"10.0.0.0/40\", \"x\"]\n").unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().all(|p| p.starts_with("[enrich]")), "{problems:?}");
+    }
+
+    #[test]
+    fn label_section_is_typed_and_checked() {
+        let c = Config::from_toml(
+            "[label]\nintel = [\"feeds/\"]\n[label.fields]\nip = [\"peer\"]\n\
+             [label.feeds.mine]\nformat = \"csv\"\ncolumns = [\"ip\", \"note\"]\nindicator_column = \"ip\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.label.intel, ["feeds/"]);
+        assert_eq!(c.label.fields.ip.as_deref(), Some(&["peer".to_owned()][..]));
+        let problems = Config::from_toml(
+            "[label.feeds.urlhaus]\nformat = \"nope\"\n[[label.triage.rules]]\nname = \"r\"\nrule = \"e.x ==\"\nscore = 1\n",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("[label.feeds.urlhaus]: format \"nope\"")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("[label.triage]") && p.contains("\"r\"")), "{problems:?}");
     }
 
     #[test]

@@ -11,6 +11,9 @@ use std::io::{self, Write};
 pub enum GenKind {
     ZeekConn,
     SuricataEve,
+    /// A plain intel feed (one indicator per line) of mixed types, ~1% of whose
+    /// addresses are servers that `ZeekConn` of the same seed connects to.
+    Intel,
 }
 
 impl GenKind {
@@ -18,13 +21,14 @@ impl GenKind {
         match name {
             "zeek-conn" => Some(GenKind::ZeekConn),
             "suricata-eve" | "eve" => Some(GenKind::SuricataEve),
+            "intel" => Some(GenKind::Intel),
             _ => None,
         }
     }
 }
 
 /// Names accepted by `metron generate`.
-pub const GEN_KINDS: [&str; 2] = ["zeek-conn", "suricata-eve"];
+pub const GEN_KINDS: [&str; 3] = ["zeek-conn", "suricata-eve", "intel"];
 
 /// Start of generated time: 2026-01-01T00:00:00Z.
 const START_MS: i64 = 1_767_225_600_000;
@@ -101,6 +105,9 @@ fn uid(rng: &mut StdRng) -> String {
 pub fn generate(kind: GenKind, count: u64, seed: u64, w: &mut dyn Write) -> io::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let hosts = Hosts::new(&mut rng);
+    if kind == GenKind::Intel {
+        return write_intel(&mut rng, &hosts, count, w);
+    }
     if kind == GenKind::ZeekConn {
         write_conn_header(w)?;
     }
@@ -110,6 +117,7 @@ pub fn generate(kind: GenKind, count: u64, seed: u64, w: &mut dyn Write) -> io::
         match kind {
             GenKind::ZeekConn => write_conn(&mut rng, &hosts, ts_ms, w)?,
             GenKind::SuricataEve => write_eve(&mut rng, &hosts, ts_ms, w)?,
+            GenKind::Intel => {}
         }
     }
     if kind == GenKind::ZeekConn {
@@ -217,6 +225,60 @@ fn write_eve(rng: &mut StdRng, hosts: &Hosts, ts_ms: i64, w: &mut dyn Write) -> 
     }
 }
 
+/// Servers at the tail of the popularity curve, listed in generated intel: `server()`
+/// picks index `u^2 * 2000`, so the last 42 of 2000 take 1 - sqrt(1958/2000) = 1.06%
+/// of the 95% of connections that go to known servers, about 1% of all.
+const INTEL_SERVERS: usize = 42;
+
+const TLDS: [&str; 8] = ["com", "net", "org", "ru", "cn", "info", "xyz", "top"];
+
+fn word(rng: &mut StdRng, min: usize, max: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let len = rng.random_range(min..=max);
+    (0..len).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+}
+
+fn hex_digits(rng: &mut StdRng, n: usize) -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
+    (0..n).map(|_| HEX[rng.random_range(0..16)] as char).collect()
+}
+
+/// A plain feed: IPs (some networks), domains, URLs, hashes and email addresses.
+fn write_intel(rng: &mut StdRng, hosts: &Hosts, count: u64, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "# metron generate intel: {count} indicators, one per line (IP, CIDR, domain, URL, hash, email)")?;
+    let tail = &hosts.servers[hosts.servers.len() - INTEL_SERVERS.min(hosts.servers.len())..];
+    // Spread the known servers through the feed rather than bunching them at the top.
+    let every = (count / tail.len().max(1) as u64).max(1);
+    let mut listed = 0;
+    for i in 0..count {
+        if i % every == 0 && listed < tail.len() {
+            writeln!(w, "{}", tail[listed])?;
+            listed += 1;
+            continue;
+        }
+        let tld = TLDS[rng.random_range(0..TLDS.len())];
+        match rng.random_range(0..1000) {
+            0..=398 => writeln!(w, "{}", external(rng))?,
+            399 => writeln!(
+                w,
+                "{}.{}.{}.0/24",
+                rng.random_range(1..224),
+                rng.random_range(0..256),
+                rng.random_range(0..256)
+            )?,
+            400..=649 => writeln!(w, "{}.{}", word(rng, 6, 14), tld)?,
+            650..=799 => {
+                writeln!(w, "http://{}.{}/{}/{}.exe", word(rng, 5, 12), tld, word(rng, 3, 8), word(rng, 4, 10))?
+            }
+            800..=849 => writeln!(w, "{}", hex_digits(rng, 32))?,
+            850..=899 => writeln!(w, "{}", hex_digits(rng, 40))?,
+            900..=949 => writeln!(w, "{}", hex_digits(rng, 64))?,
+            _ => writeln!(w, "{}@{}.{}", word(rng, 4, 10), word(rng, 5, 10), tld)?,
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +291,22 @@ mod tests {
         generate(GenKind::SuricataEve, 50, 7, &mut b).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.iter().filter(|&&c| c == b'\n').count(), 50);
+    }
+
+    #[test]
+    fn generated_intel_lists_some_servers_of_generated_conns() {
+        let mut intel = Vec::new();
+        generate(GenKind::Intel, 20_000, 3, &mut intel).unwrap();
+        let intel = String::from_utf8(intel).unwrap();
+        let listed: std::collections::HashSet<&str> = intel.lines().filter(|l| !l.starts_with('#')).collect();
+        assert!(listed.len() > 19_900, "{}", listed.len());
+        let mut conn = Vec::new();
+        generate(GenKind::ZeekConn, 20_000, 3, &mut conn).unwrap();
+        let conn = String::from_utf8(conn).unwrap();
+        let rows: Vec<&str> = conn.lines().filter(|l| !l.starts_with('#')).collect();
+        let hits = rows.iter().filter(|r| r.split('\t').nth(4).is_some_and(|ip| listed.contains(ip))).count();
+        let rate = hits as f64 / rows.len() as f64;
+        assert!((0.005..0.02).contains(&rate), "{hits} of {} conns hit", rows.len());
     }
 
     #[test]

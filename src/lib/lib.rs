@@ -2,12 +2,16 @@
 //! (parse, and later capture, enrich, label, alert, store, hunt) that the `metron`
 //! binary wires between NDJSON readers and writers.
 
+pub mod alert;
 pub mod config;
 pub mod demo;
+pub mod enrich;
 pub mod error;
 pub mod event;
+pub mod expr;
 pub mod gen;
 pub mod io;
+pub mod label;
 pub mod parse;
 pub mod run;
 pub mod stage;

@@ -46,6 +46,15 @@ pub enum Command {
     /// Parse raw sensor output into normalized events (NDJSON).
     #[command(after_help = PARSE_EXAMPLES)]
     Parse(ParseArgs),
+    /// Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out).
+    #[command(after_help = ENRICH_EXAMPLES)]
+    Enrich(EnrichArgs),
+    /// Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits).
+    #[command(after_help = ALERT_EXAMPLES)]
+    Alert(AlertArgs),
+    /// Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events.
+    #[command(after_help = LABEL_EXAMPLES)]
+    Label(LabelArgs),
     /// Generate synthetic telemetry (Zeek conn TSV, Suricata EVE) for benchmarks and demos.
     #[command(after_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
@@ -70,21 +79,93 @@ Every input line gives one event, or is skipped (headers, comments, blank), or b
 error record (source.type \"error\", with file and line) written to --errors or summarized
 on stderr; the exit code is then 1.";
 
+const ENRICH_EXAMPLES: &str = "\
+Adds, for each address field (ip_src_addr and ip_dst_addr unless --ip-fields says):
+  enrichments.geo.<field>.{country,city,latitude,longitude,postalCode,dmaCode,locID,location_point}
+  enrichments.asn.<field>.{number,organization}
+  enrichments.host.<field>.<column>      from the --assets row of the most specific network
+  enrichments.network.<field>.internal   true or false, with --internal
+and for each --table NAME=FILE:FIELD, enrichments.<NAME>.<FIELD>.<column>.
+Private, loopback, link-local, multicast and reserved addresses get no GeoIP or ASN.
+
+Examples:
+  metron parse conn.log | metron enrich --geoip GeoLite2-City.mmdb --asn GeoLite2-ASN.mmdb
+  metron enrich --assets assets.csv --internal 10.0.0.0/8,192.168.0.0/16 events.ndjson
+  metron enrich --table users=users.csv:user --table domains=domains.csv:query dns.ndjson
+  metron parse -F /opt/zeek/logs/current | metron enrich --geoip City.mmdb --assets assets.csv
+
+Assets and tables are CSV with a header line (or NDJSON, one object per line); the
+asset key column is named ip or cidr, a table's key column is named like its field (or
+key, or comes first). Every file is watched: a changed file is loaded again between two
+events, and a broken replacement is reported while the loaded version stays. Replace an
+.mmdb by renaming a new file over it (as geoipupdate does), never by writing into it.
+All of it can be set in [enrich] of metron.toml; flags override it.";
+
+const ALERT_EXAMPLES: &str = "\
+Rules are YAML files (or directories of .yml/.yaml files): Sigma rules as SigmaHQ writes
+them, and metron rules of kind all, intel, list, keyword or expression:
+  id: c2-port
+  kind: expression                 # all | intel | list | keyword | expression
+  priority: HIGH                   # HIGH | MED | LOW
+  source_types: [zeek.conn]        # optional (required for kind all)
+  expression: 'e[\"ip_dst_port\"] == 4444'
+Sigma logsources map to source.type (category dns -> zeek.dns, suricata.dns; proxy ->
+zeek.http, squid, suricata.http; firewall -> asa, zeek.conn, metron.flow, suricata.flow;
+product zeek + service S -> zeek.S); level critical/high -> HIGH, medium -> MED, else LOW.
+
+Every event goes on, with alerts = [alert ids] when it raised any. Alert records
+(source.type \"alert\") go to --alerts FILE, or to stdout after their events, or alone
+with --only-alerts. The same rule and key (designated host, or the rule's dedup_key)
+within --dedup-window is one alert: later events get its id, and an update record with
+the final count is written when the window closes, the cache evicts it, or input ends.
+
+Examples:
+  metron parse dns.log | metron alert --rules rules/ --alerts alerts.ndjson > events.ndjson
+  metron alert --rules sigma/ --only-alerts events.ndjson
+  metron alert --check rules/ sigma/             # lint: every rule that cannot be loaded
+  metron parse -F /opt/zeek/logs/current | metron alert --rules rules/ --dedup-window 10m
+
+A rule that cannot be loaded is reported (file, rule, reason) and the others run; the
+exit code is then 1. All of it can be set in [alert] of metron.toml; flags override it.";
+
+const LABEL_EXAMPLES: &str = "\
+Intel: STIX 2.1 JSON (bundles, TAXII envelopes), abuse.ch URLhaus, Feodo Tracker and SSLBL
+CSVs, MISP CSV exports, plain lists (one IP, CIDR, domain, URL, email or hash per line,
+# comments), or any CSV described in [label.feeds.NAME] of metron.toml. The format is told
+by a file's first lines; FORMAT:PATH names it (stix, urlhaus, feodo, sslbl, misp, list,
+csv, or a [label.feeds.NAME]). A directory stands for its files, except hidden ones, *.md,
+and licence and readme files. Every file is reported on stderr: indicators per type, and
+each row or STIX pattern that could not be used, with its line or object.
+
+A hit on field F of an indicator of type T (ip, domain, url, email, md5, sha1, sha256)
+from source S (the file's stem, or NAME) adds
+  threatintels.S.F.T = \"alert\", threatintels.S.F.T.indicator (and .id, .name, .labels,
+  .confidence where the intel has them), and is_alert = true.
+Domains from lists and CSVs also match subdomains; STIX `=` is exact. URLs compare with
+scheme and host in lower case and default ports dropped. Events without hits pass
+unchanged. Alerts (is_alert) are then scored by [label.triage] rules (CEL expressions over
+the event `e`, e.g. e[\"ip_dst_port\"] == 4444) into threat.triage.score and
+threat.triage.rules.<i>.{name,comment,score,reason}.
+
+Examples:
+  metron parse conn.log dns.log | metron label --intel feeds/ > labeled.ndjson
+  metron label --intel urlhaus:urlhaus.csv --intel apt1.json events.ndjson
+  metron label --check --intel feeds/            # what each file gives, then exit
+  metron parse -F /opt/zeek/logs/current | metron label --intel feeds/ | metron alert -r rules/
+
+Intel files are watched: a changed file is loaded again in the background and replaces
+the intel between two events; a broken replacement is reported and the loaded intel stays.
+All of it can be set in [label] of metron.toml; --intel replaces [label] intel.";
+
 const GENERATE_EXAMPLES: &str = "\
 Examples:
   metron generate zeek-conn -n 1000000 > conn.log
-  metron generate suricata-eve -n 1000000 --seed 7 -o eve.json.zst";
+  metron generate suricata-eve -n 1000000 --seed 7 -o eve.json.zst
+  metron generate intel -n 1000000 > intel.txt   # a plain feed; ~1% of it is in zeek-conn of the same seed";
 
+/// Where every stage writes, and how it reads: the same flags on each.
 #[derive(Debug, Args)]
-pub struct ParseArgs {
-    /// Input format: auto, zeek, bro, suricata, snort, yaf, squid, asa, syslog, cef, leef, or a [parsers.NAME].
-    #[arg(short, long, value_name = "FORMAT")]
-    pub format: Option<String>,
-
-    /// Files to read (.gz and .zst are decompressed); none or `-` reads stdin.
-    #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-
+pub struct StageIo {
     /// Write events here instead of stdout (.zst and .gz compress).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -103,9 +184,122 @@ pub struct ParseArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// Input format: auto, zeek, bro, suricata, snort, yaf, squid, asa, syslog, cef, leef, or a [parsers.NAME].
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// Files to read (.gz and .zst are decompressed); none or `-` reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub io: StageIo,
+}
+
+#[derive(Debug, Args)]
+pub struct EnrichArgs {
+    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// GeoIP2 or GeoLite2 City (or Country) database.
+    #[arg(long, value_name = "CITY.mmdb")]
+    pub geoip: Option<PathBuf>,
+
+    /// GeoLite2 ASN (or GeoIP2 ISP) database.
+    #[arg(long, value_name = "ASN.mmdb")]
+    pub asn: Option<PathBuf>,
+
+    /// Asset inventory keyed by address or CIDR (CSV with a header, or NDJSON).
+    #[arg(long, value_name = "FILE")]
+    pub assets: Option<PathBuf>,
+
+    /// Internal networks, comma-separated (adds enrichments.network.<field>.internal).
+    #[arg(long, value_name = "CIDR,...", value_delimiter = ',')]
+    pub internal: Vec<String>,
+
+    /// Lookup table: NAME=FILE:FIELD[,FIELD...] (repeatable).
+    #[arg(long = "table", value_name = "NAME=FILE:FIELD")]
+    pub tables: Vec<String>,
+
+    /// Address fields to enrich, comma-separated [default: ip_src_addr,ip_dst_addr].
+    #[arg(long, value_name = "FIELD,...", value_delimiter = ',')]
+    pub ip_fields: Option<Vec<String>>,
+
+    /// Addresses whose GeoIP and ASN results are cached; 0 turns the cache off [default: 65536].
+    #[arg(long, value_name = "N")]
+    pub cache_size: Option<usize>,
+
+    #[command(flatten)]
+    pub io: StageIo,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertArgs {
+    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin.
+    /// With --check: more rule files and directories.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Rule files or directories (repeatable; added to [alert] rules of metron.toml).
+    #[arg(short, long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Load the rules, list each one that cannot be loaded with the reason, and exit (1 if any).
+    #[arg(long)]
+    pub check: bool,
+
+    /// Write alert records here (.zst and .gz compress) instead of stdout.
+    #[arg(long, value_name = "FILE", conflicts_with = "only_alerts")]
+    pub alerts: Option<PathBuf>,
+
+    /// Write only alert records to stdout, not the events.
+    #[arg(long)]
+    pub only_alerts: bool,
+
+    /// Alerts of one rule and key within this much event time are one [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub dedup_window: Option<String>,
+
+    /// Open alerts kept for de-duplication; the oldest is closed when full [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_cache: Option<usize>,
+
+    /// Field naming the host an alert is about [default: ip_src_addr].
+    #[arg(long, value_name = "FIELD")]
+    pub designated_host: Option<String>,
+
+    #[command(flatten)]
+    pub io: StageIo,
+}
+
+#[derive(Debug, Args)]
+pub struct LabelArgs {
+    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Intel file or directory, PATH or FORMAT:PATH (repeatable; replaces [label] intel).
+    #[arg(long = "intel", value_name = "[FORMAT:]PATH")]
+    pub intel: Vec<String>,
+
+    /// Load the intel and triage rules, report what each file gives, and exit (1 if anything could not be used).
+    #[arg(long)]
+    pub check: bool,
+
+    /// Do not reload intel files when they change.
+    #[arg(long)]
+    pub no_reload: bool,
+
+    #[command(flatten)]
+    pub io: StageIo,
+}
+
+#[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// What to generate.
-    #[arg(value_parser = ["zeek-conn", "suricata-eve"])]
+    #[arg(value_parser = ["zeek-conn", "suricata-eve", "intel"])]
     pub kind: String,
 
     /// How many records.

@@ -40,6 +40,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     match cli.command {
         Command::Parse(args) => cmd::parse::run(args, &global),
+        Command::Enrich(args) => cmd::enrich::run(args, &global),
+        Command::Alert(args) => cmd::alert::run(args, &global),
+        Command::Label(args) => cmd::label::run(args, &global),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Demo(args) => cmd::demo::run(args, &global),
     }

@@ -1,8 +1,11 @@
 //! One file per subcommand: each turns its flags and the config into a library call
 //! and returns the exit code.
 
+pub mod alert;
 pub mod demo;
+pub mod enrich;
 pub mod generate;
+pub mod label;
 pub mod parse;
 
 /// What every subcommand gets besides its own flags.
@@ -10,4 +13,31 @@ pub struct Global {
     pub config: Option<std::path::PathBuf>,
     pub quiet: bool,
     pub color: bool,
+}
+
+impl Global {
+    /// The driver's options from a stage's I/O flags; the line cap from the flag, then
+    /// the config's value, then 1 MiB.
+    pub fn run_options(
+        &self,
+        files: Vec<std::path::PathBuf>,
+        io: crate::cli::StageIo,
+        config_max_line: Option<usize>,
+    ) -> anyhow::Result<(metron::run::RunOptions, usize)> {
+        if io.follow && files.is_empty() {
+            anyhow::bail!("--follow needs files or directories to follow (stdin is followed already)");
+        }
+        let max_line = io.max_line_bytes.or(config_max_line).unwrap_or(metron::io::DEFAULT_MAX_LINE);
+        if max_line == 0 {
+            anyhow::bail!("--max-line-bytes must be at least 1");
+        }
+        let opts = metron::run::RunOptions {
+            inputs: files,
+            output: io.output,
+            errors: io.errors,
+            follow: io.follow,
+            quiet: self.quiet,
+        };
+        Ok((opts, max_line))
+    }
 }

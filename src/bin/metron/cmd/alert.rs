@@ -1,0 +1,82 @@
+//! `metron alert`: `[alert]` of metron.toml with the flags laid over it, built into
+//! the stage and run over NDJSON; or, with `--check`, the rules linted.
+
+use super::Global;
+use crate::cli::AlertArgs;
+use metron::alert::{AlertOutput, AlertSettings};
+use metron::config::Config;
+use metron::stage::StageConfig;
+use std::path::{Path, PathBuf};
+
+pub fn run(args: AlertArgs, global: &Global) -> anyhow::Result<u8> {
+    let config = Config::discover(global.config.as_deref())?;
+    let base = config.path.as_deref().and_then(Path::parent).map(Path::to_owned);
+    let near_config = |p: PathBuf| match &base {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p,
+    };
+    let mut rules: Vec<PathBuf> = config.alert.rules.clone().into_iter().map(near_config).collect();
+    rules.extend(args.rules.iter().cloned());
+    if args.check {
+        rules.extend(args.files.iter().cloned());
+        return Ok(check(&rules));
+    }
+    let window = args.dedup_window.as_deref().or(config.alert.dedup_window.as_deref());
+    let settings = AlertSettings {
+        rules,
+        dedup_window: match window {
+            Some(w) => metron::alert::parse_duration(w).map_err(|e| anyhow::anyhow!("--dedup-window: {e}"))?,
+            None => metron::alert::DEFAULT_WINDOW,
+        },
+        max_cache: args.max_cache.or(config.alert.max_cache).unwrap_or(metron::alert::DEFAULT_MAX_CACHE),
+        designated_host: args
+            .designated_host
+            .clone()
+            .or(config.alert.designated_host.clone())
+            .unwrap_or_else(|| metron::event::fields::IP_SRC_ADDR.into()),
+        output: match (&args.alerts, args.only_alerts) {
+            (Some(p), _) => AlertOutput::File(p.clone()),
+            (None, true) => AlertOutput::Only,
+            (None, false) => AlertOutput::WithEvents,
+        },
+    };
+    let mut stage = settings.build()?;
+    // Rules that cannot be loaded are always shown, even with -q: they change what the
+    // run can find.
+    for e in stage.load_errors() {
+        eprintln!("metron: warning: rule not loaded: {}", metron::text::sanitize(&e.to_string()));
+    }
+    let (opts, max_line) = global.run_options(args.files, args.io, None)?;
+    let (_, outcome) = metron::run::events(&mut stage, &opts, max_line)?;
+    stage.finish()?;
+    let load_failed = !stage.load_errors().is_empty();
+    Ok(if load_failed { 1 } else { outcome.exit_code() as u8 })
+}
+
+/// Lists every rule loaded and every one that could not be; 1 if any could not.
+fn check(paths: &[PathBuf]) -> u8 {
+    if paths.is_empty() {
+        eprintln!("metron: error: --check needs rule files or directories (--rules PATH or arguments)");
+        return 2;
+    }
+    let report = metron::alert::check(paths);
+    for rule in &report.rules {
+        let applies =
+            if rule.source_types.is_empty() { "every event".to_owned() } else { rule.source_types.join(", ") };
+        println!("ok\t{}\t{}\t{}\t{}\t{}", rule.file.display(), rule.kind, rule.id, rule.priority.as_str(), applies);
+        for note in &rule.notes {
+            println!("note\t{}\t{}\t{}", rule.file.display(), rule.id, note);
+        }
+    }
+    for e in &report.errors {
+        let status = if e.unsupported { "unsupported" } else { "error" };
+        println!(
+            "{status}\t{}\t{}\t{}",
+            e.file.display(),
+            e.rule.as_deref().unwrap_or("-"),
+            metron::text::sanitize(&e.message)
+        );
+    }
+    eprintln!("{} rules loaded, {} cannot be loaded", report.rules.len(), report.errors.len());
+    u8::from(!report.errors.is_empty())
+}
