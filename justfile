@@ -19,7 +19,7 @@ gen:
 
 # criterion benches per stage, then whole-pipeline runs next to reference tools
 bench:
-    cargo bench --bench parse
+    cargo bench --bench parse --bench enrich --bench label --bench alert
     scripts/bench.sh 1000000
 
 demo:

@@ -35,6 +35,36 @@ read -r s_jq m_jq < <(measure taskset -c 0 jq -c . "$WORK/conn.ndjson")
 report "jq -c . (same count of NDJSON)" "$N" "$s_jq" "$m_jq"
 awk -v a="$s_jq" -v b="$s_zeek" -v c="$s_eve" 'BEGIN { printf "ratio vs jq: zeek TSV %.1fx, EVE %.1fx\n", a / b, a / c }'
 
+# enrich: GeoIP City + ASN + an asset inventory + internal networks on the parsed events
+{
+  echo "ip,name,owner,type,asset_value"
+  echo "10.0.0.0/8,corp,it,network,1"
+  for a in 0 1 2 3; do for b in $(seq 0 254); do echo "10.$a.$b.0/24,subnet-$a-$b,team-$((b % 17)),subnet,2"; done; done
+  for i in $(seq 1 254); do echo "10.0.7.$i,srv-$i,ops,server,$((i % 10))"; done
+} > "$WORK/assets.csv"
+MMDB=testdata/mmdb
+read -r s_enr m_enr < <(measure taskset -c 0 "$BIN" enrich -q --geoip $MMDB/GeoIP2-City-Test.mmdb \
+  --asn $MMDB/GeoLite2-ASN-Test.mmdb --assets "$WORK/assets.csv" --internal 10.0.0.0/8,192.168.0.0/16 \
+  "$WORK/conn.ndjson")
+report "metron enrich (geo+asn+assets+net)" "$N" "$s_enr" "$m_enr"
+
+# label: the same events against N generated indicators (~1% hits), load included
+"$BIN" generate intel -n "$N" -o "$WORK/intel.txt"
+read -r s_load m_load < <(measure taskset -c 0 "$BIN" label -q --check --intel "$WORK/intel.txt")
+report "metron label (load $N indicators)" "$N" "$s_load" "$m_load"
+read -r s_label m_label < <(measure taskset -c 0 "$BIN" label -q --intel "$WORK/intel.txt" "$WORK/conn.ndjson")
+report "metron label (zeek conn, ~1% hits)" "$N" "$s_label" "$m_label"
+
+# alert: SigmaHQ's network rules on parsed Suricata events
+"$BIN" parse -q "$WORK/eve.json" -o "$WORK/eve.ndjson"
+read -r s_alert m_alert < <(measure taskset -c 0 "$BIN" alert -q --rules testdata/sigma/network \
+  --alerts /dev/null "$WORK/eve.ndjson")
+report "metron alert (sigma network rules)" "$N" "$s_alert" "$m_alert"
+read -r s_jqeve m_jqeve < <(measure taskset -c 0 jq -c . "$WORK/eve.ndjson")
+report "jq -c . (parsed EVE events)" "$N" "$s_jqeve" "$m_jqeve"
+awk -v a="$s_jq" -v e="$s_enr" -v l="$s_label" -v j="$s_jqeve" -v al="$s_alert" \
+  'BEGIN { printf "ratio vs jq: enrich %.1fx, label %.1fx, alert %.1fx\n", a / e, a / l, j / al }'
+
 if [ "${BENCH_10X:-0}" = 1 ]; then
   # Memory stays flat as input grows: 10x the lines, streamed from stdin.
   read -r s10 m10 < <(measure sh -c "'$BIN' generate zeek-conn -n $((N * 10)) | taskset -c 0 '$BIN' parse -q --format zeek")

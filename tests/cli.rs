@@ -261,7 +261,10 @@ fn demo_runs_the_pipeline_and_prints_a_summary() {
     metron().arg("demo").assert().success().stdout(
         predicate::str::contains("events by source.type")
             .and(predicate::str::contains("zeek.conn"))
-            .and(predicate::str::contains("top talkers")),
+            .and(predicate::str::contains("top talkers"))
+            .and(predicate::str::contains("enrich -> label -> alert"))
+            .and(predicate::str::contains("HIGH Threat intel hit"))
+            .and(predicate::str::contains("0 stage errors")),
     );
 }
 

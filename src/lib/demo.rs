@@ -1,5 +1,6 @@
-//! `metron demo`: every stage that exists, over sample data bundled in the binary, and
-//! a summary a person can read. The first thing to run on a new machine.
+//! `metron demo`: every stage that exists (parse, enrich, label, alert), over sample
+//! data bundled in the binary, and a summary a person can read. The first thing to run
+//! on a new machine.
 
 use crate::event::Event;
 use crate::io::{read_lines, thousands, Flow, Output, DEFAULT_MAX_LINE};
@@ -93,6 +94,14 @@ pub fn run(output: Option<&Path>, color: bool) -> io::Result<i32> {
         println!("  {:<40} {:>5}", sanitize(pair), n);
     }
 
+    let events = match run_stages(events, &bold) {
+        Ok(events) => events,
+        Err(e) => {
+            println!("  the later stages could not run: {}", sanitize(&e.to_string()));
+            return Ok(2);
+        }
+    };
+
     let with_cid = events.iter().filter(|e| e.contains_key("community_id")).count();
     println!();
     println!("{}", bold("flows"));
@@ -119,6 +128,155 @@ pub fn run(output: Option<&Path>, color: bool) -> io::Result<i32> {
     println!();
     println!("Next: `metron parse --help`, or `metron generate zeek-conn -n 1000 | metron parse`.");
     Ok(if total.errors > 0 { 1 } else { 0 })
+}
+
+/// Files the later stages load, bundled so that the demo runs anywhere.
+const GEOIP_CITY: &[u8] = include_bytes!("../../testdata/mmdb/GeoIP2-City-Test.mmdb");
+const GEOIP_ASN: &[u8] = include_bytes!("../../testdata/mmdb/GeoLite2-ASN-Test.mmdb");
+const FEODO: &[u8] = include_bytes!("../../testdata/feeds/feodotracker-ipblocklist.csv");
+/// A list naming two indicators that occur in the samples above (a botnet's IRC
+/// server in the Suricata capture, a name from the WRCCDC DNS log), so that the demo
+/// shows what a hit looks like.
+const DEMO_INTEL: &str = "# metron demo: indicators seen in the bundled samples\n78.40.125.4\nwrccdc.org\n";
+const DEMO_RULES: &str = "\
+id: demo-intel
+name: Threat intel hit
+kind: intel
+description: An event matched threat intelligence
+---
+id: demo-ids
+name: Sensor alert
+kind: all
+source_types: [snort, suricata.alert]
+description: An IDS raised an alert
+";
+const DEMO_TRIAGE: &str = r#"
+aggregator = "MAX"
+[[rules]]
+name = "Known bad address"
+comment = "the destination is listed as malicious"
+rule = '"threatintels.demo-intel.ip_dst_addr.ip" in e'
+score = 80
+reason = '"connection from " + string(e.ip_src_addr) + " to listed " + string(e.ip_dst_addr)'
+[[rules]]
+name = "Known bad name"
+comment = "a listed domain was looked up"
+rule = 'e.exists(k, k.startsWith("threatintels.demo-intel.query"))'
+score = 50
+reason = '"lookup of " + string(e.query)'
+"#;
+
+/// enrich -> label -> alert, in process (`stage::run_chain`), with a line per stage.
+fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
+    use crate::alert::{AlertOutput, AlertSettings};
+    use crate::enrich::EnrichConfig;
+    use crate::label::LabelSettings;
+    use crate::stage::{run_chain, Stage};
+
+    let dir = std::env::temp_dir().join(format!("metron-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let _cleanup = RemoveOnDrop(dir.clone());
+    let write = |name: &str, bytes: &[u8]| -> io::Result<std::path::PathBuf> {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes)?;
+        Ok(path)
+    };
+    let enrich = EnrichConfig {
+        geoip: Some(write("GeoIP2-City-Test.mmdb", GEOIP_CITY)?),
+        asn: Some(write("GeoLite2-ASN-Test.mmdb", GEOIP_ASN)?),
+        internal: vec!["10.0.0.0/8".into(), "172.16.0.0/12".into(), "192.168.0.0/16".into()],
+        ..EnrichConfig::default()
+    }
+    .build()?;
+    let feeds = dir.join("intel");
+    std::fs::create_dir_all(&feeds)?;
+    std::fs::write(feeds.join("feodo.csv"), FEODO)?;
+    std::fs::write(feeds.join("demo-intel.txt"), DEMO_INTEL)?;
+    let label = LabelSettings {
+        intel: vec![feeds.display().to_string()],
+        triage: toml::from_str(DEMO_TRIAGE)?,
+        reload: false,
+        ..LabelSettings::default()
+    }
+    .build()?;
+    let alert = AlertSettings {
+        rules: vec![write("rules.yml", DEMO_RULES.as_bytes())?],
+        output: AlertOutput::WithEvents,
+        ..AlertSettings::default()
+    }
+    .build()?;
+    let mut chain: Vec<Box<dyn Stage>> = vec![Box::new(enrich), Box::new(label), Box::new(alert)];
+    let total = events.len();
+    let mut out = Vec::with_capacity(total);
+    let mut failed = 0;
+    for e in events {
+        let (done, errors) = run_chain(&mut chain, e);
+        out.extend(done);
+        failed += errors.len();
+    }
+    let mut tail = Vec::new();
+    for stage in chain.iter_mut() {
+        stage.flush(&mut tail);
+    }
+    out.extend(tail);
+    let (alerts, events): (Vec<Event>, Vec<Event>) =
+        out.into_iter().partition(|e| e.get("source.type").and_then(|v| v.as_str()) == Some("alert"));
+
+    let has_prefix = |e: &Event, p: &str| e.keys().any(|k| k.starts_with(p));
+    let located = events.iter().filter(|e| has_prefix(e, "enrichments.geo.")).count();
+    let internal = events
+        .iter()
+        .filter(|e| e.iter().any(|(k, v)| k.starts_with("enrichments.network.") && v.as_bool() == Some(true)))
+        .count();
+    let hits: Vec<&Event> = events.iter().filter(|e| has_prefix(e, "threatintels.")).collect();
+    println!();
+    println!("{}", bold("enrich -> label -> alert (in process)"));
+    println!(
+        "  enrich  {total} events: {internal} with an internal address, {located} with a location (MaxMind's test databases know few addresses)"
+    );
+    println!("  label   {} events hit intel (abuse.ch Feodo list + a demo list)", hits.len());
+    let score = |e: &Event| e.get("threat.triage.score").and_then(|v| v.as_f64()).unwrap_or(-1.0);
+    if let Some(e) = hits.iter().filter(|e| score(e) >= 0.0).max_by(|a, b| score(a).total_cmp(&score(b))) {
+        let reason = e.get("threat.triage.rules.0.reason").and_then(|v| v.as_str()).unwrap_or("");
+        let score = e.get("threat.triage.score").map(|v| v.to_string()).unwrap_or_default();
+        println!("          e.g. triage score {score}: {}", sanitize(reason));
+    }
+    let mut firsts: Vec<&Event> = alerts.iter().filter(|a| !a.contains_key("alert_update")).collect();
+    let rank = |a: &Event| match a.get("priority").and_then(|v| v.as_str()) {
+        Some("HIGH") => 0,
+        Some("MED") => 1,
+        _ => 2,
+    };
+    firsts.sort_by_key(|a| rank(a));
+    let mut by_priority: BTreeMap<String, u64> = BTreeMap::new();
+    for a in &firsts {
+        *by_priority.entry(a.get("priority").and_then(|v| v.as_str()).unwrap_or("?").to_owned()).or_default() += 1;
+    }
+    let priorities: Vec<String> = by_priority.iter().map(|(p, n)| format!("{n} {p}")).collect();
+    println!("  alert   {} alerts ({}), {} stage errors", firsts.len(), priorities.join(", "), failed);
+    for a in firsts.iter().take(5) {
+        let s = |k: &str| a.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
+        println!(
+            "          {:<4} {:<22} {} -> {}  [{}]",
+            s("priority"),
+            sanitize(&s("rule.name")),
+            sanitize(&s("ip_src_addr")),
+            sanitize(&s("ip_dst_addr")),
+            sanitize(&s("event_source_type"))
+        );
+    }
+    let mut all = events;
+    all.extend(alerts);
+    Ok(all)
+}
+
+/// Removes the demo's temporary files however the demo ends.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn count_by(events: &[Event], field: &str) -> BTreeMap<String, u64> {
