@@ -479,3 +479,42 @@ mod properties {
 
 #[allow(dead_code)]
 fn unused(_: Event) {}
+
+/// While following, a de-dup window that passes in wall time closes without more input:
+/// the update record with the final count arrives while the run goes on.
+#[test]
+fn following_closes_windows_on_the_clock() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "r.yml", "id: k\nkind: keyword\nkeywords: [evil]\nfields: [query]\n");
+    let feed = dir.path().join("events");
+    std::fs::create_dir(&feed).unwrap();
+    let events = "{\"query\":\"evil.com\",\"ip_src_addr\":\"10.0.0.1\",\"timestamp\":1000}\n".repeat(3);
+    std::fs::write(feed.join("a.ndjson"), &events).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("metron"))
+        .args(["alert", "-q", "--follow", "--only-alerts", "--dedup-window", "1s", "--rules"])
+        .arg(&rules)
+        .arg(&feed)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut read = || {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        serde_json::from_str::<Value>(&line).unwrap()
+    };
+    let first = read();
+    assert_eq!(first["source.type"], "alert");
+    assert_eq!(first["count"], 1);
+    // No more input: the window closes on the clock and the update follows.
+    let update = read();
+    assert_eq!(update["alert_id"], first["alert_id"]);
+    assert_eq!(update["count"], 3);
+    // Later events open a new alert.
+    std::fs::OpenOptions::new().append(true).open(feed.join("a.ndjson")).unwrap().write_all(events.as_bytes()).unwrap();
+    let second = read();
+    assert_ne!(second["alert_id"], first["alert_id"]);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
