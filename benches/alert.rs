@@ -5,9 +5,8 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use metron::alert::{AlertOutput, AlertSettings};
 use metron::event::Event;
-use metron::gen::{generate, GenKind};
-use metron::io::{read_lines, Flow, Output, DEFAULT_MAX_LINE};
-use metron::parse::ParseSettings;
+use metron::gen::GenKind;
+use metron::io::Output;
 use metron::stage::{Stage, StageConfig};
 use std::path::{Path, PathBuf};
 
@@ -16,21 +15,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const LINES: u64 = 20_000;
 
-fn events(kind: GenKind, format: &str) -> Vec<Event> {
-    let mut raw = Vec::new();
-    generate(kind, LINES, 1, &mut raw).unwrap();
-    let mut stage =
-        ParseSettings { format: format.into(), max_line_bytes: DEFAULT_MAX_LINE, parsers: Default::default() }
-            .build()
-            .unwrap();
-    let (mut ev, mut er) = (Vec::new(), Vec::new());
-    let mut reader = raw.as_slice();
-    read_lines(&mut reader, DEFAULT_MAX_LINE, |n, d| {
-        stage.parse_record("bench", n, d, &mut ev, &mut er);
-        Flow::Continue
-    })
-    .unwrap();
-    ev
+fn events(kind: GenKind) -> Vec<Event> {
+    metron::gen::generate_events(kind, LINES, 1).unwrap()
 }
 
 /// 100 Sigma rules: the shipped network rules over and over, each with an id and
@@ -117,9 +103,9 @@ fn bench(c: &mut Criterion, name: &str, events: &[Event], rule_paths: &[PathBuf]
 fn alert_benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let paths = rules(dir.path());
-    let eve = events(GenKind::SuricataEve, "suricata");
+    let eve = events(GenKind::SuricataEve);
     bench(c, "suricata_eve_106_rules", &eve, &paths);
-    let conn = events(GenKind::ZeekConn, "zeek");
+    let conn = events(GenKind::ZeekConn);
     bench(c, "zeek_conn_106_rules", &conn, &paths);
 }
 

@@ -9,7 +9,6 @@ use metron::event::Event;
 use metron::gen::{generate, GenKind};
 use metron::io::{read_lines, Flow, LineData, Output, DEFAULT_MAX_LINE};
 use metron::label::LabelSettings;
-use metron::parse::ParseSettings;
 use metron::stage::{Stage, StageConfig};
 use std::path::Path;
 
@@ -18,26 +17,7 @@ const INDICATORS: u64 = 100_000;
 
 /// Generated conn events as NDJSON, the input of `metron label`.
 fn events_ndjson() -> Vec<u8> {
-    let mut raw = Vec::new();
-    generate(GenKind::ZeekConn, EVENTS, 1, &mut raw).unwrap();
-    let mut parse =
-        ParseSettings { format: "zeek".into(), max_line_bytes: DEFAULT_MAX_LINE, parsers: Default::default() }
-            .build()
-            .unwrap();
-    let (mut events, mut errors) = (Vec::new(), Vec::new());
-    let mut reader = &raw[..];
-    read_lines(&mut reader, DEFAULT_MAX_LINE, |n, d| {
-        parse.parse_record("bench", n, d, &mut events, &mut errors);
-        Flow::Continue
-    })
-    .unwrap();
-    assert!(errors.is_empty());
-    let mut out = Vec::new();
-    for e in &events {
-        serde_json::to_writer(&mut out, e).unwrap();
-        out.push(b'\n');
-    }
-    out
+    metron::gen::to_ndjson(&metron::gen::generate_events(GenKind::ZeekConn, EVENTS, 1).unwrap()).unwrap()
 }
 
 fn settings(intel: &Path) -> LabelSettings {

@@ -126,6 +126,45 @@ pub fn generate(kind: GenKind, count: u64, seed: u64, w: &mut dyn Write) -> io::
     Ok(())
 }
 
+/// Generated telemetry already parsed into events (what the event stages read), for
+/// benchmarks and tests of the later stages. Not for `intel`, which is no telemetry.
+pub fn generate_events(kind: GenKind, count: u64, seed: u64) -> io::Result<Vec<crate::event::Event>> {
+    use crate::io::{read_lines, Flow, DEFAULT_MAX_LINE};
+    use crate::stage::StageConfig;
+    let format = match kind {
+        GenKind::ZeekConn => "zeek",
+        GenKind::SuricataEve => "suricata",
+        GenKind::Intel => return Err(io::Error::other("intel is a feed, not events")),
+    };
+    let mut raw = Vec::new();
+    generate(kind, count, seed, &mut raw)?;
+    let settings = crate::parse::ParseSettings {
+        format: format.into(),
+        max_line_bytes: DEFAULT_MAX_LINE,
+        parsers: Default::default(),
+    };
+    let mut stage = settings.build().map_err(|e| io::Error::other(e.to_string()))?;
+    let (mut events, mut errors) = (Vec::new(), Vec::new());
+    read_lines(&mut &raw[..], DEFAULT_MAX_LINE, |n, d| {
+        stage.parse_record("generated", n, d, &mut events, &mut errors);
+        Flow::Continue
+    })?;
+    match errors.first() {
+        Some(e) => Err(io::Error::other(format!("generated data did not parse: {e:?}"))),
+        None => Ok(events),
+    }
+}
+
+/// Events as NDJSON bytes.
+pub fn to_ndjson(events: &[crate::event::Event]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for e in events {
+        serde_json::to_writer(&mut out, e)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
 fn write_conn_header(w: &mut dyn Write) -> io::Result<()> {
     w.write_all(
         b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#open\t2026-01-01-00-00-00\n\
