@@ -66,6 +66,7 @@ trait LineSink {
 
 /// Runs `metron parse`: every input through `stage`, events to the output.
 pub fn parse(mut stage: ParseStage, opts: &RunOptions) -> Result<(ParseStats, Outcome), RunError> {
+    stage.write_direct();
     let outcome = drive(&mut stage, opts)?;
     Ok((stage.stats, outcome))
 }
@@ -110,6 +111,9 @@ impl LineSink for ParseStage {
             errors.push(error_record(ErrorType::ParserError, "-", &message, "", source, (line > 0).then_some(line)));
         }
         ParseStage::end_source(self, source);
+    }
+    fn raw_output(&mut self) -> Option<(&mut Vec<u8>, &mut u64)> {
+        self.direct_output()
     }
     fn max_line(&self) -> usize {
         ParseStage::max_line(self)

@@ -32,6 +32,8 @@ enum Kind {
 struct Column {
     /// The name in the event: Zeek's, or ours for the connection tuple.
     name: String,
+    /// `"name":` as JSON, made once per header for the direct path.
+    key_json: Vec<u8>,
     kind: Kind,
     container: bool,
 }
@@ -50,6 +52,9 @@ pub struct ZeekParser {
     /// Which column holds `ts`, whose text gives `timestamp` without float rounding.
     ts_index: Option<usize>,
     source_type: String,
+    /// Whether TSV lines of the current header can be written straight as NDJSON
+    /// (see [`ZeekParser::write_tsv_ndjson`]).
+    direct: bool,
 }
 
 impl ZeekParser {
@@ -66,6 +71,7 @@ impl ZeekParser {
             columns: Vec::new(),
             ts_index: None,
             source_type,
+            direct: false,
         }
     }
 
@@ -74,6 +80,7 @@ impl ZeekParser {
             self.separator = unescape_header(sep.trim_end());
             // A new header block begins: forget the old columns.
             self.columns.clear();
+            self.direct = false;
             return Ok(());
         }
         let mut parts = line.splitn(2, self.separator.as_str());
@@ -90,7 +97,12 @@ impl ZeekParser {
             "#fields" => {
                 self.columns = value
                     .split(self.separator.as_str())
-                    .map(|n| Column { name: output_name(n).to_owned(), kind: Kind::Str, container: false })
+                    .map(|n| {
+                        let name = output_name(n).to_owned();
+                        let mut key_json = serde_json::to_vec(&name).unwrap_or_default();
+                        key_json.push(b':');
+                        Column { name, key_json, kind: Kind::Str, container: false }
+                    })
                     .collect();
                 self.ts_index = self.columns.iter().position(|c| c.name == "ts");
             }
@@ -114,7 +126,27 @@ impl ZeekParser {
             }
             _ => {} // #open, #close, comments
         }
+        self.direct = self.direct_possible();
         Ok(())
+    }
+
+    /// The direct path writes what the event path would build, field by field, so it
+    /// is used only where the event path has no case of its own to take: unique column
+    /// names, none of them one of the fields added after the columns, a `ts` column,
+    /// and not files.log (whose hosts come from lists).
+    fn direct_possible(&self) -> bool {
+        const ADDED: [&str; 6] = [
+            fields::TIMESTAMP,
+            fields::PROTOCOL,
+            fields::SOURCE_TYPE,
+            fields::ORIGINAL_STRING,
+            fields::GUID,
+            fields::COMMUNITY_ID,
+        ];
+        let mut names = std::collections::HashSet::new();
+        self.ts_index.is_some()
+            && self.source_type != "zeek.files"
+            && self.columns.iter().all(|c| !ADDED.contains(&c.name.as_str()) && names.insert(c.name.as_str()))
     }
 
     fn tsv_line(&mut self, line: &str, out: &mut Vec<Event>) -> Result<(), ParseError> {
@@ -160,6 +192,148 @@ impl ZeekParser {
             return Err(ParseError::invalid(format!("expected {} columns, found {found}", self.columns.len())));
         }
         self.normalize(event, ms, true, out)
+    }
+
+    /// One TSV data line straight to NDJSON, without building the event: the same
+    /// bytes as the event path (`tsv_line`, `normalize`, then the stage's `complete`)
+    /// but for the random guid; tests check that on every Zeek log in testdata. False
+    /// when this line needs the event path, which then also reports any error in it.
+    fn write_tsv_ndjson(&self, line: &str, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        if self.write_tsv_ndjson_inner(line, out).is_none() {
+            out.truncate(start);
+            return false;
+        }
+        true
+    }
+
+    fn write_tsv_ndjson_inner(&self, line: &str, out: &mut Vec<u8>) -> Option<()> {
+        let sep = self.separator.as_str();
+        // Fields are short: a plain byte loop finds the next tab sooner than a searcher.
+        let values: Box<dyn Iterator<Item = &str>> = match sep.as_bytes() {
+            [c] if c.is_ascii() => {
+                let c = *c;
+                let bytes = line.as_bytes();
+                let mut start = 0;
+                let mut done = false;
+                Box::new(std::iter::from_fn(move || {
+                    if done {
+                        return None;
+                    }
+                    let end = bytes[start..].iter().position(|&b| b == c).map_or(bytes.len(), |p| start + p);
+                    done = end == bytes.len();
+                    // The separator is ASCII, so both ends are character boundaries.
+                    let field = line.get(start..end);
+                    start = end + 1;
+                    field
+                }))
+            }
+            _ => Box::new(line.split(sep)),
+        };
+        let mut found = 0;
+        let mut ms = None;
+        let mut first = true;
+        let (mut src, mut dst, mut proto) = (None, None, None);
+        let (mut sport, mut dport) = (None, None);
+        out.push(b'{');
+        for (i, value) in values.enumerate() {
+            found += 1;
+            let col = self.columns.get(i)?;
+            if Some(i) == self.ts_index {
+                ms = Some(epoch_ms_from_secs_str(value)?);
+                write_key(out, &mut first, fields::TIMESTAMP);
+                write_json(out, &ms?)?;
+            }
+            if value == self.unset_field {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&col.key_json);
+            if col.container {
+                out.push(b'[');
+                if value != self.empty_field {
+                    for (j, item) in value.split(self.set_separator.as_str()).enumerate() {
+                        if j > 0 {
+                            out.push(b',');
+                        }
+                        write_value(out, col, item)?;
+                    }
+                }
+                out.push(b']');
+                continue;
+            }
+            match col.name.as_str() {
+                fields::IP_SRC_ADDR | fields::IP_DST_ADDR if col.kind == Kind::Str => {
+                    let text: std::borrow::Cow<'_, str> =
+                        if value.contains('\\') { unescape(value).into() } else { value.into() };
+                    let trimmed = text.trim();
+                    let ip: std::net::IpAddr = trimmed.parse().ok()?;
+                    // As `canonical_ip`: dotted IPv4 that parses is canonical already.
+                    match ip {
+                        std::net::IpAddr::V4(_) => write_str(out, trimmed)?,
+                        std::net::IpAddr::V6(v6) => write_str(out, &v6.to_string())?,
+                    }
+                    if col.name == fields::IP_SRC_ADDR {
+                        src = Some(ip);
+                    } else {
+                        dst = Some(ip);
+                    }
+                }
+                fields::IP_SRC_PORT | fields::IP_DST_PORT if col.kind == Kind::Int => {
+                    let port: u64 = value.parse().ok()?;
+                    write_json(out, &port)?;
+                    let port = u16::try_from(port).ok();
+                    if col.name == fields::IP_SRC_PORT {
+                        sport = port;
+                    } else {
+                        dport = port;
+                    }
+                }
+                "proto" if col.kind == Kind::Str => {
+                    let text = if value.contains('\\') { unescape(value) } else { value.to_owned() };
+                    write_str(out, &text)?;
+                    proto = Some(text);
+                }
+                _ => write_value(out, col, value)?,
+            }
+        }
+        if found != self.columns.len() {
+            return None;
+        }
+        ms?;
+        let tcp_log = self.source_type.strip_prefix("zeek.").is_some_and(|log| TCP_LOGS.contains(&log));
+        let protocol = match proto {
+            Some(p) => Some(p),
+            None if tcp_log && sport.is_some() => Some("tcp".to_owned()),
+            None => None,
+        };
+        if let Some(p) = &protocol {
+            write_key(out, &mut first, fields::PROTOCOL);
+            write_str(out, p)?;
+        }
+        write_key(out, &mut first, fields::SOURCE_TYPE);
+        write_str(out, &self.source_type)?;
+        write_key(out, &mut first, fields::ORIGINAL_STRING);
+        write_str(out, line)?;
+        write_key(out, &mut first, fields::GUID);
+        write_str(out, &crate::event::new_guid())?;
+        if let (Some(src), Some(dst), Some(number)) =
+            (src, dst, protocol.as_deref().and_then(crate::event::protocol_number))
+        {
+            let ports = match (sport, dport) {
+                (Some(s), Some(d)) => Some((s, d)),
+                _ => None,
+            };
+            if !(matches!(number, 6 | 17 | 132 | 1 | 58) && ports.is_none()) {
+                write_key(out, &mut first, fields::COMMUNITY_ID);
+                write_str(out, &crate::event::community_id(0, src, dst, number, ports))?;
+            }
+        }
+        out.extend_from_slice(b"}\n");
+        Some(())
     }
 
     fn json_line(&mut self, line: &str, out: &mut Vec<Event>) -> Result<(), ParseError> {
@@ -267,6 +441,97 @@ impl Parser for ZeekParser {
             Some(b'#') => self.header(line),
             Some(b'{') => self.json_line(line, out),
             Some(_) => self.tsv_line(line, out),
+        }
+    }
+
+    fn write_ndjson(&mut self, line: &str, out: &mut Vec<u8>) -> bool {
+        self.direct && !matches!(line.as_bytes().first(), None | Some(b'#' | b'{')) && self.write_tsv_ndjson(line, out)
+    }
+}
+
+fn write_key(out: &mut Vec<u8>, first: &mut bool, key: &str) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    // Field names from a header are arbitrary text: escaped as serde_json escapes them.
+    let _ = serde_json::to_writer(&mut *out, key);
+    out.push(b':');
+}
+
+/// Writes through serde_json, so numbers and escapes are exactly the event path's.
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Option<()> {
+    serde_json::to_writer(out, value).ok()
+}
+
+/// A string as JSON, escaped byte for byte as serde_json escapes (a property test
+/// checks it): runs of plain bytes are copied whole, which matters for
+/// `original_string`, whose tabs are its only escapes.
+fn write_str(out: &mut Vec<u8>, value: &str) -> Option<()> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // What follows the backslash for each byte; b'u' for \u00XX; 0 for none.
+    const ESCAPE: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut i = 0;
+        while i < 0x20 {
+            table[i] = b'u';
+            i += 1;
+        }
+        table[0x08] = b'b';
+        table[0x09] = b't';
+        table[0x0a] = b'n';
+        table[0x0c] = b'f';
+        table[0x0d] = b'r';
+        table[b'"' as usize] = b'"';
+        table[b'\\' as usize] = b'\\';
+        table
+    };
+    let bytes = value.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = ESCAPE[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        if escape == b'u' {
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+        } else {
+            out.extend_from_slice(&[b'\\', escape]);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+    Some(())
+}
+
+/// One value as `convert` would make it, written; `None` where `convert` fails.
+fn write_value(out: &mut Vec<u8>, col: &Column, value: &str) -> Option<()> {
+    match col.kind {
+        Kind::Str if value.contains('\\') => write_str(out, &unescape(value)),
+        Kind::Str => write_str(out, value),
+        Kind::Bool => {
+            out.extend_from_slice(match value {
+                "T" => b"true",
+                "F" => b"false",
+                _ => return None,
+            });
+            Some(())
+        }
+        // As `convert`, without the `Value` in between.
+        Kind::Int => match value.parse::<u64>() {
+            Ok(n) => write_json(out, &n),
+            Err(_) => write_json(out, &value.parse::<i64>().ok()?),
+        },
+        Kind::Double | Kind::Time => {
+            let f: f64 = value.parse().ok()?;
+            if !f.is_finite() {
+                return None;
+            }
+            write_json(out, &f)
         }
     }
 }
@@ -427,6 +692,19 @@ mod tests {
         assert_eq!(log_name_from_file("dns.00:00:00-01:00:00.log.gz").as_deref(), Some("dns"));
         assert_eq!(log_name_from_file("ssl.json").as_deref(), Some("ssl"));
         assert_eq!(log_name_from_file("notes.txt"), None);
+    }
+
+    proptest::proptest! {
+        /// The direct path's string writer is serde_json's, byte for byte.
+        #[test]
+        fn write_str_escapes_as_serde_json(text in "(?s).{0,64}", ctrl in proptest::collection::vec(0u8..0x20, 0..8)) {
+            let mut text = text;
+            text.extend(ctrl.into_iter().map(char::from));
+            text.push_str("\"\\\u{7f}é");
+            let mut ours = Vec::new();
+            write_str(&mut ours, &text).unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&text).unwrap());
+        }
     }
 
     #[test]
