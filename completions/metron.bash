@@ -65,7 +65,7 @@ _metron() {
 
     case "${cmd}" in
         metron)
-            opts="-q -h -V --config --color --quiet --help --version parse enrich alert label generate demo help"
+            opts="-q -h -V --config --color --quiet --help --version parse enrich label alert generate demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,7 +287,7 @@ _metron() {
             return 0
             ;;
         metron__subcmd__help)
-            opts="parse enrich alert label generate demo help"
+            opts="parse enrich label alert generate demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -33,9 +33,9 @@ complete -c metron -n "__fish_metron_needs_command" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_needs_command" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_needs_command" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
-complete -c metron -n "__fish_metron_needs_command" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
-complete -c metron -n "__fish_metron_needs_command" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE) for benchmarks and demos'
+complete -c metron -n "__fish_metron_needs_command" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_needs_command" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
 complete -c metron -n "__fish_metron_needs_command" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
 complete -c metron -n "__fish_metron_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand parse" -s f -l format -d 'Input format: auto, zeek, bro, suricata, snort, yaf, squid, asa, syslog, cef, leef, or a [parsers.NAME]' -r
@@ -68,6 +68,20 @@ complete -c metron -n "__fish_metron_using_subcommand enrich" -s F -l follow -d 
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand label" -l intel -d 'Intel file or directory, PATH or FORMAT:PATH (repeatable; replaces [label] intel)' -r
+complete -c metron -n "__fish_metron_using_subcommand label" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand label" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
+complete -c metron -n "__fish_metron_using_subcommand label" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
+complete -c metron -n "__fish_metron_using_subcommand label" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand label" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand label" -l check -d 'Load the intel and triage rules, report what each file gives, and exit (1 if anything could not be used)'
+complete -c metron -n "__fish_metron_using_subcommand label" -l no-reload -d 'Do not reload intel files when they change'
+complete -c metron -n "__fish_metron_using_subcommand label" -s F -l follow -d 'Keep reading: growing files, and new files in named directories (survives rotation)'
+complete -c metron -n "__fish_metron_using_subcommand label" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand label" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand label" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand alert" -s r -l rules -d 'Rule files or directories (repeatable; added to [alert] rules of metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand alert" -l alerts -d 'Write alert records here (.zst and .gz compress) instead of stdout' -r -F
 complete -c metron -n "__fish_metron_using_subcommand alert" -l dedup-window -d 'Alerts of one rule and key within this much event time are one [default: 1h]' -r
@@ -86,20 +100,6 @@ complete -c metron -n "__fish_metron_using_subcommand alert" -s F -l follow -d '
 complete -c metron -n "__fish_metron_using_subcommand alert" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand alert" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand alert" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand label" -l intel -d 'Intel file or directory, PATH or FORMAT:PATH (repeatable; replaces [label] intel)' -r
-complete -c metron -n "__fish_metron_using_subcommand label" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
-complete -c metron -n "__fish_metron_using_subcommand label" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
-complete -c metron -n "__fish_metron_using_subcommand label" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
-complete -c metron -n "__fish_metron_using_subcommand label" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
-complete -c metron -n "__fish_metron_using_subcommand label" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c metron -n "__fish_metron_using_subcommand label" -l check -d 'Load the intel and triage rules, report what each file gives, and exit (1 if anything could not be used)'
-complete -c metron -n "__fish_metron_using_subcommand label" -l no-reload -d 'Do not reload intel files when they change'
-complete -c metron -n "__fish_metron_using_subcommand label" -s F -l follow -d 'Keep reading: growing files, and new files in named directories (survives rotation)'
-complete -c metron -n "__fish_metron_using_subcommand label" -s q -l quiet -d 'No summary line or progress on stderr'
-complete -c metron -n "__fish_metron_using_subcommand label" -s h -l help -d 'Print help'
-complete -c metron -n "__fish_metron_using_subcommand label" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand generate" -s n -l count -d 'How many records' -r
 complete -c metron -n "__fish_metron_using_subcommand generate" -l seed -d 'Random seed: the same seed gives the same output' -r
 complete -c metron -n "__fish_metron_using_subcommand generate" -s o -l output -d 'Write here instead of stdout (.zst and .gz compress)' -r -F
@@ -118,10 +118,10 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand demo" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE) for benchmarks and demos'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich alert label generate demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

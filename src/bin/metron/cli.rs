@@ -49,13 +49,13 @@ pub enum Command {
     /// Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out).
     #[command(after_help = ENRICH_EXAMPLES)]
     Enrich(EnrichArgs),
-    /// Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits).
-    #[command(after_help = ALERT_EXAMPLES)]
-    Alert(AlertArgs),
     /// Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events.
     #[command(after_help = LABEL_EXAMPLES)]
     Label(LabelArgs),
-    /// Generate synthetic telemetry (Zeek conn TSV, Suricata EVE) for benchmarks and demos.
+    /// Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits).
+    #[command(after_help = ALERT_EXAMPLES)]
+    Alert(AlertArgs),
+    /// Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos.
     #[command(after_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
     /// Run every stage over bundled sample data and print a summary.
