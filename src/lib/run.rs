@@ -163,7 +163,7 @@ impl LineSink for EventLines<'_> {
             self.stats.events += 1;
             return;
         }
-        let event = match serde_json::from_slice::<Event>(bytes) {
+        let event = match crate::event::event_from_json(bytes) {
             Ok(e) => e,
             Err(e) => {
                 let message = format!("not an event (one JSON object per line): {e}");

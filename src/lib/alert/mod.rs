@@ -318,6 +318,22 @@ fn alert_record(alert_id: &str, rule: &Rule, event: &Event, host: &str, ts: i64)
     r
 }
 
+impl AlertStage {
+    /// The rules that fire on `event`, into `fired` (cleared first); returns how many
+    /// expressions failed to evaluate.
+    fn match_rules(&self, event: &Event, fired: &mut Vec<usize>) -> u64 {
+        fired.clear();
+        let mut cache = EvalCache::default();
+        let source_type = event.get(fields::SOURCE_TYPE).and_then(Value::as_str);
+        for (i, node) in self.rules.candidates(source_type) {
+            if self.rules.rules[i].matches(node, event, &mut cache) {
+                fired.push(i);
+            }
+        }
+        cache.expression_errors
+    }
+}
+
 impl Stage for AlertStage {
     fn name(&self) -> &str {
         "alert"
@@ -327,20 +343,32 @@ impl Stage for AlertStage {
         ErrorType::AlertError
     }
 
+    /// Most events raise nothing and go on unchanged: behind a pipe such a line is
+    /// written as it came instead of being serialized again. A line that raises an
+    /// alert goes through `process` (and is read once more there).
+    fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> bool {
+        if self.output == AlertOutput::Only {
+            return false;
+        }
+        let Ok(event) = crate::event::event_from_json(line) else { return false };
+        let mut fired = std::mem::take(&mut self.fired);
+        let errors = self.match_rules(&event, &mut fired);
+        let quiet = fired.is_empty();
+        self.fired = fired;
+        if !quiet {
+            return false;
+        }
+        self.stats.events += 1;
+        self.stats.expression_errors += errors;
+        out.extend_from_slice(line);
+        out.push(b'\n');
+        true
+    }
+
     fn process(&mut self, mut event: Event, out: &mut Vec<Event>) -> Result<(), StageError> {
         self.stats.events += 1;
         let mut fired = std::mem::take(&mut self.fired);
-        fired.clear();
-        let mut cache = EvalCache::default();
-        {
-            let source_type = event.get(fields::SOURCE_TYPE).and_then(Value::as_str);
-            for (i, node) in self.rules.candidates(source_type) {
-                if self.rules.rules[i].matches(node, &event, &mut cache) {
-                    fired.push(i);
-                }
-            }
-        }
-        self.stats.expression_errors += cache.expression_errors;
+        self.stats.expression_errors += self.match_rules(&event, &mut fired);
         if fired.is_empty() {
             self.fired = fired;
             if self.output != AlertOutput::Only {
@@ -428,6 +456,26 @@ mod tests {
 
     fn ev(v: serde_json::Value) -> Event {
         event_from_value(v).unwrap()
+    }
+
+    #[test]
+    fn quiet_lines_pass_as_they_came_and_alerting_lines_take_the_event_path() {
+        let rules = "id: k\nkind: keyword\nkeywords: [evil]\nfields: [query]\n";
+        let (mut st, _dir) = stage(rules, AlertOutput::WithEvents);
+        let quiet = br#"{"query": "good.com",  "b":1}"#;
+        let mut out = Vec::new();
+        assert!(st.process_line(quiet, &mut out));
+        assert_eq!(out, [&quiet[..], b"\n"].concat(), "written byte for byte");
+        let loud = br#"{"query":"evil.com","ip_src_addr":"10.0.0.1"}"#;
+        let mut more = Vec::new();
+        assert!(!st.process_line(loud, &mut more));
+        assert!(more.is_empty());
+        assert!(!st.process_line(b"not json", &mut more));
+        assert_eq!(st.stats().events, 1, "only the line passed on is counted here");
+        assert_eq!(st.stats().alerting_events, 0);
+        // With --only-alerts nothing passes on: the event path decides.
+        let (mut only, _dir2) = stage(rules, AlertOutput::Only);
+        assert!(!only.process_line(quiet, &mut more));
     }
 
     #[test]

@@ -30,6 +30,37 @@ pub fn event_with_capacity(n: usize) -> Event {
     Event::with_capacity_and_hasher(n, EventHasher::default())
 }
 
+/// Reads one event from a line of JSON. The map starts with room for a typical event:
+/// JSON gives no size up front, and growing from empty rebuilt the table several
+/// times for every event a stage read.
+pub fn event_from_json(bytes: &[u8]) -> serde_json::Result<Event> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+    struct Seed;
+    impl<'de> DeserializeSeed<'de> for Seed {
+        type Value = Event;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Event, D::Error> {
+            d.deserialize_map(Seed)
+        }
+    }
+    impl<'de> Visitor<'de> for Seed {
+        type Value = Event;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+            let mut event = event_with_capacity(map.size_hint().unwrap_or(0).max(32));
+            while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                event.insert(k, v);
+            }
+            Ok(event)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let event = Seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(event)
+}
+
 /// An event from a JSON value, if it is an object (tests and conversions).
 pub fn event_from_value(value: Value) -> Option<Event> {
     match value {
@@ -208,6 +239,17 @@ pub fn get_str<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn events_read_from_json_keep_order_and_refuse_non_objects() {
+        let e = event_from_json(br#"{"b":1,"a":{"x":[1,2]},"c":"t"}"#).unwrap();
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["b", "a", "c"]);
+        assert_eq!(e["a"], json!({"x": [1, 2]}));
+        let err = event_from_json(b"[1]").unwrap_err();
+        assert_eq!(err.classify(), serde_json::error::Category::Data);
+        assert!(event_from_json(br#"{"a":1} x"#).is_err());
+        assert!(event_from_json(br#"{"a":"#).is_err());
+    }
 
     #[test]
     fn canonical_ipv6_is_rfc5952() {

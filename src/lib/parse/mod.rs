@@ -407,7 +407,7 @@ impl Stage for ParseStage {
 
 /// Parses a line as one JSON object (serde_json's nesting limit stops JSON bombs).
 pub(crate) fn json_object(line: &str) -> Result<Event, ParseError> {
-    match serde_json::from_str::<Event>(line) {
+    match event::event_from_json(line.as_bytes()) {
         Ok(event) => Ok(event),
         Err(e) if e.classify() == serde_json::error::Category::Data => Err(ParseError::error("not a JSON object")),
         Err(e) => Err(ParseError::error(format!("invalid JSON: {e}"))),
