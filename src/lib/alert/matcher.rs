@@ -25,6 +25,23 @@ pub enum Node {
     Const(bool),
 }
 
+impl Node {
+    /// Adds the fields this tree reads to `names`; false when it may read any field
+    /// (field-less keywords).
+    pub fn fields_read<S: std::hash::BuildHasher>(&self, names: &mut std::collections::HashSet<String, S>) -> bool {
+        match self {
+            Node::And(nodes) | Node::Or(nodes) => nodes.iter().all(|n| n.fields_read(names)),
+            Node::Not(node) => node.fields_read(names),
+            Node::Field { field, .. } => {
+                names.insert(field.name().to_owned());
+                true
+            }
+            Node::Keywords(_) => false,
+            Node::Const(_) => true,
+        }
+    }
+}
+
 /// Where a field's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldRef {

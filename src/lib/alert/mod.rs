@@ -178,6 +178,9 @@ pub struct AlertStage {
     stats: AlertStats,
     fired: Vec<usize>,
     updates: Vec<Event>,
+    /// The fields the rules can read (names, prefixes), or `None` when some rule may
+    /// read any: a quiet line is then judged on those fields alone.
+    reads: Option<rules::Reads>,
 }
 
 impl StageConfig for AlertSettings {
@@ -200,7 +203,9 @@ impl StageConfig for AlertSettings {
             _ => None,
         };
         let stats = AlertStats { rules: rules.len(), load_errors: load_errors.len(), ..AlertStats::default() };
+        let reads = rules.fields_read();
         Ok(AlertStage {
+            reads,
             rules,
             dedup: Dedup::new(self.dedup_window, max_cache),
             designated_host: self.designated_host,
@@ -350,7 +355,16 @@ impl Stage for AlertStage {
         if self.output == AlertOutput::Only {
             return false;
         }
-        let Ok(event) = crate::event::event_from_json(line) else { return false };
+        // Whether rules fire depends only on the fields they read, so a line is judged
+        // on those alone; one that fires is read whole by `process`.
+        let event = match &self.reads {
+            Some(reads) => crate::event::event_from_json_only(line, |k| reads.wants(k)),
+            None => crate::event::event_from_json(line),
+        };
+        let Ok(event) = event else { return false };
+        if self.reads.as_ref().is_some_and(|r| r.whole_for(&event)) {
+            return false;
+        }
         let mut fired = std::mem::take(&mut self.fired);
         let errors = self.match_rules(&event, &mut fired);
         let quiet = fired.is_empty();
@@ -456,6 +470,46 @@ mod tests {
 
     fn ev(v: serde_json::Value) -> Event {
         event_from_value(v).unwrap()
+    }
+
+    /// Rules decide on the fields they read: judged on those alone, every generated
+    /// event fires the same rules as when judged whole.
+    #[test]
+    fn rules_fire_the_same_on_the_fields_they_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let kinds = dir.path().join("kinds.yml");
+        std::fs::write(
+            &kinds,
+            "id: k-all\nkind: all\nsource_types: [suricata.alert]\n---\nid: k-intel\nkind: intel\n---\n\
+id: k-list\nkind: list\nblock: [10.0.0.0/10]\n---\nid: k-kw\nkind: keyword\nkeywords: [cdn, evil]\n\
+fields: [dns.rrname, http.hostname]\n---\nid: k-expr\nkind: expression\nexpression: 'e[?\"ip_dst_port\"].orValue(0) == 443'\n",
+        )
+        .unwrap();
+        let mut paths: Vec<std::path::PathBuf> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sigma/network"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+        paths.push(kinds);
+        let st = AlertSettings { rules: paths, ..AlertSettings::default() }.build().unwrap();
+        let reads = st.reads.clone().expect("these rules read known fields");
+        // Cisco's field-less keywords read all of a cisco.aaa event, and only those.
+        assert_eq!(reads.whole.iter().collect::<Vec<_>>(), ["cisco.aaa"]);
+        let mut events = crate::gen::generate_events(crate::gen::GenKind::SuricataEve, 3000, 5).unwrap();
+        events.extend(crate::gen::generate_events(crate::gen::GenKind::ZeekConn, 3000, 5).unwrap());
+        let (mut whole, mut part) = (Vec::new(), Vec::new());
+        let mut fired_somewhere = 0;
+        for e in &events {
+            let line = serde_json::to_vec(e).unwrap();
+            let full = crate::event::event_from_json(&line).unwrap();
+            let partial = crate::event::event_from_json_only(&line, |k| reads.wants(k)).unwrap();
+            assert!(partial.len() < full.len());
+            st.match_rules(&full, &mut whole);
+            st.match_rules(&partial, &mut part);
+            assert_eq!(whole, part, "{full:?}");
+            fired_somewhere += usize::from(!whole.is_empty());
+        }
+        assert!(fired_somewhere > 100, "the rules must fire on some events: {fired_somewhere}");
     }
 
     #[test]

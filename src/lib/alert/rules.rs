@@ -313,6 +313,27 @@ pub struct LoadError {
 }
 
 /// The loaded rules, indexed by source.type.
+/// What rules read of an event: fields by name and by prefix, and the source types
+/// whose rules may read any field (their events are read whole).
+#[derive(Debug, Clone, Default)]
+pub struct Reads {
+    pub names: std::collections::HashSet<String, foldhash::fast::RandomState>,
+    pub prefixes: Vec<String>,
+    pub whole: std::collections::HashSet<String>,
+}
+
+impl Reads {
+    /// Whether a field is read.
+    pub fn wants(&self, key: &str) -> bool {
+        self.names.contains(key) || self.prefixes.iter().any(|p| key.starts_with(p.as_str()))
+    }
+
+    /// Whether events of this type must be read whole.
+    pub fn whole_for(&self, event: &Event) -> bool {
+        event.get(fields::SOURCE_TYPE).and_then(Value::as_str).is_some_and(|t| self.whole.contains(t))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
@@ -325,6 +346,44 @@ impl RuleSet {
     pub fn candidates<'a>(&'a self, source_type: Option<&str>) -> impl Iterator<Item = (usize, Option<&'a Node>)> + 'a {
         let typed = source_type.and_then(|t| self.by_type.get(t)).map(Vec::as_slice).unwrap_or(&[]);
         typed.iter().chain(self.any.iter()).map(|(i, n)| (*i, n.as_ref()))
+    }
+
+    /// The fields the rules can read to decide whether they fire, as [`Reads`]; `None`
+    /// when a rule that applies to every event may read any field (a keyword rule on
+    /// every field, an expression whose keys cannot be told, field-less Sigma keywords
+    /// without a logsource).
+    pub fn fields_read(&self) -> Option<Reads> {
+        let mut reads = Reads::default();
+        reads.names.insert(fields::SOURCE_TYPE.to_owned());
+        for rule in &self.rules {
+            match &rule.check {
+                Check::Sigma | Check::All { .. } => {}
+                Check::Intel { .. } => {
+                    reads.prefixes.push("threatintels.".to_owned());
+                    reads.names.insert("threat.triage.score".to_owned());
+                }
+                Check::List(l) => reads.names.extend(l.fields.iter().cloned()),
+                Check::Keyword { fields, .. } if !fields.is_empty() => reads.names.extend(fields.iter().cloned()),
+                Check::Keyword { .. } => return None,
+                Check::Expression { keys: Some(keys), .. } => reads.names.extend(keys.iter().cloned()),
+                Check::Expression { keys: None, .. } => return None,
+            }
+        }
+        for (_, node) in &self.any {
+            if node.as_ref().is_some_and(|n| !n.fields_read(&mut reads.names)) {
+                return None;
+            }
+        }
+        for (source_type, entries) in &self.by_type {
+            let mut names: std::collections::HashSet<String, foldhash::fast::RandomState> = Default::default();
+            if entries.iter().all(|(_, node)| node.as_ref().is_none_or(|n| n.fields_read(&mut names))) {
+                reads.names.extend(names);
+            } else {
+                // Sigma keywords search every field, but only of this source type.
+                reads.whole.insert(source_type.clone());
+            }
+        }
+        Some(reads)
     }
 
     pub fn len(&self) -> usize {

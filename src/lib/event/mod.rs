@@ -34,29 +34,64 @@ pub fn event_with_capacity(n: usize) -> Event {
 /// JSON gives no size up front, and growing from empty rebuilt the table several
 /// times for every event a stage read.
 pub fn event_from_json(bytes: &[u8]) -> serde_json::Result<Event> {
-    use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
-    struct Seed;
-    impl<'de> DeserializeSeed<'de> for Seed {
+    event_from_json_only(bytes, |_| true)
+}
+
+/// Reads only the fields `keep` wants from a line of JSON, skipping the values of the
+/// others without building them (a stage that reads few fields of a large event).
+pub fn event_from_json_only(bytes: &[u8], keep: impl Fn(&str) -> bool) -> serde_json::Result<Event> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
+    struct Seed<F>(F);
+    impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Seed<F> {
         type Value = Event;
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Event, D::Error> {
-            d.deserialize_map(Seed)
+            d.deserialize_map(self)
         }
     }
-    impl<'de> Visitor<'de> for Seed {
+    impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Seed<F> {
         type Value = Event;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a JSON object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
             let mut event = event_with_capacity(map.size_hint().unwrap_or(0).max(32));
-            while let Some((k, v)) = map.next_entry::<String, Value>()? {
-                event.insert(k, v);
+            while let Some(Key(key)) = map.next_key()? {
+                if (self.0)(&key) {
+                    let value = map.next_value::<Value>()?;
+                    event.insert(key.into_owned(), value);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
             Ok(event)
         }
     }
+    /// A key, borrowed from the line when it has no escapes.
+    struct Key<'de>(Cow<'de, str>);
+    impl<'de> serde::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v)))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let event = Seed.deserialize(&mut de)?;
+    let event = Seed(keep).deserialize(&mut de)?;
     de.end()?;
     Ok(event)
 }
