@@ -29,27 +29,10 @@ fn settings(intel: &Path) -> LabelSettings {
     }
 }
 
-/// As `metron label` runs behind a pipe: the line fast path, `process` for the lines
-/// it leaves (those with a hit).
+/// As the binary runs the stage behind a pipe: the driver's own path, in memory.
 fn run_lines(input: &[u8], stage: &mut dyn Stage) {
     let mut out = Output::from_writer(Box::new(std::io::sink()));
-    let mut line_out = Vec::with_capacity(4096);
-    let mut batch: Vec<Event> = Vec::with_capacity(1);
-    let mut reader = input;
-    read_lines(&mut reader, DEFAULT_MAX_LINE, |_, data| {
-        let LineData::Line(bytes) = data else { panic!("long line") };
-        line_out.clear();
-        if stage.process_line(bytes, &mut line_out) {
-            out.write_lines(&line_out, 1).unwrap();
-        } else {
-            stage.process(serde_json::from_slice(bytes).unwrap(), &mut batch).unwrap();
-            for e in batch.drain(..) {
-                out.write_event(&e).unwrap();
-            }
-        }
-        Flow::Continue
-    })
-    .unwrap();
+    metron::run::events_in_memory(stage, input, &mut out).unwrap();
 }
 
 /// Every event built, processed and written: the stage chained in process.

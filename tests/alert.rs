@@ -2,30 +2,15 @@
 //! matched against their regression events and against Zeek and Suricata events, our
 //! own rule kinds, de-duplication, broken rules, and the binary's outputs.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{lines, metron, testdata};
 use metron::alert::sigma::{Detection, Item, Modifier, SigmaRule};
 use metron::alert::{AlertOutput, AlertSettings};
 use metron::event::{event_from_value, Event};
 use metron::stage::{Stage, StageConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-
-fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
-}
-
-fn metron() -> Command {
-    let mut cmd = Command::cargo_bin("metron").unwrap();
-    cmd.env_remove("NO_COLOR")
-        .env_remove("METRON_CONFIG")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .env("HOME", "/nonexistent");
-    cmd
-}
-
-fn lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
 
 fn sigma(rel: &str) -> SigmaRule {
     let text = std::fs::read_to_string(testdata(&format!("sigma/{rel}"))).unwrap();

@@ -1,30 +1,14 @@
 //! Black-box tests of the real binary: conventions every stage shares (inputs,
 //! compression, outputs, error sink, exit codes, closed pipes, config, follow).
 
-use assert_cmd::Command;
+mod common;
+
+use common::{lines, metron, testdata};
 use predicates::prelude::*;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
-}
-
-/// The binary in a clean environment: no user config, no NO_COLOR.
-fn metron() -> Command {
-    let mut cmd = Command::cargo_bin("metron").unwrap();
-    cmd.env_remove("NO_COLOR")
-        .env_remove("METRON_CONFIG")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .env("HOME", "/nonexistent");
-    cmd
-}
-
-fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(bytes).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
 
 #[test]
 fn parse_writes_only_events_on_stdout_and_a_summary_on_stderr() {

@@ -2,7 +2,9 @@
 //! reader on MaxMind's own test databases, broken databases refused at start, files
 //! replaced while a stream runs, and events that have nothing to enrich.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{lines, metron};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -11,13 +13,6 @@ use std::time::{Duration, Instant};
 
 fn mmdb(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/mmdb").join(name)
-}
-
-/// The binary in a clean environment: no user config, no NO_COLOR.
-fn metron() -> Command {
-    let mut cmd = Command::cargo_bin("metron").unwrap();
-    cmd.env_remove("NO_COLOR").env_remove("METRON_CONFIG").env("XDG_CONFIG_HOME", "/nonexistent");
-    cmd
 }
 
 /// The binary as a child with piped stdin, stdout and stderr.
@@ -31,10 +26,6 @@ fn spawn(args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// Writes `body` to a new file beside `path` and renames it over `path`: a reader

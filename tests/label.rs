@@ -3,7 +3,9 @@
 //! counts taken independently, malformed rows reported by line, triage aggregators and
 //! reasons, and events without hits passing byte for byte.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{lines, metron, testdata};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -11,23 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
-}
-
 fn arg(p: &Path) -> String {
     p.display().to_string()
-}
-
-/// The binary in a clean environment: no user config, no NO_COLOR.
-fn metron() -> Command {
-    let mut cmd = Command::cargo_bin("metron").unwrap();
-    cmd.env_remove("NO_COLOR").env_remove("METRON_CONFIG").env("XDG_CONFIG_HOME", "/nonexistent");
-    cmd
-}
-
-fn lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn ndjson(events: &[Value]) -> String {

@@ -78,6 +78,45 @@ pub fn events(stage: &mut dyn Stage, opts: &RunOptions, max_line: usize) -> Resu
     Ok((sink.stats, outcome))
 }
 
+/// Runs an event stage over NDJSON bytes in memory exactly as [`events`] feeds it
+/// (the stage's line fast path first, `process` for the lines it leaves), writing to
+/// `out`: for benchmarks and tests that should measure the driver's path without
+/// files.
+pub fn events_in_memory(stage: &mut dyn Stage, input: &[u8], out: &mut Output) -> std::io::Result<EventStats> {
+    let max_line = io::DEFAULT_MAX_LINE;
+    let mut sink = EventLines { stage, stats: EventStats::default(), max_line, raw: Vec::new(), raw_lines: 0 };
+    let (mut events, mut errors) = (Vec::new(), Vec::new());
+    let mut write_err = None;
+    let write = |sink: &mut EventLines<'_>, events: &mut Vec<Event>, out: &mut Output| -> std::io::Result<()> {
+        if !sink.raw.is_empty() {
+            out.write_lines(&sink.raw, sink.raw_lines)?;
+            sink.raw.clear();
+            sink.raw_lines = 0;
+        }
+        for e in events.drain(..) {
+            out.write_event(&e)?;
+        }
+        Ok(())
+    };
+    io::read_lines(&mut &input[..], max_line, |n, data| {
+        sink.line("memory", n, data, &mut events, &mut errors);
+        errors.clear();
+        match write(&mut sink, &mut events, out) {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                write_err = Some(e);
+                Flow::Stop
+            }
+        }
+    })?;
+    if let Some(e) = write_err {
+        return Err(e);
+    }
+    sink.finish(&mut events);
+    write(&mut sink, &mut events, out)?;
+    Ok(sink.stats)
+}
+
 /// Counts for an event stage's summary: `in` = `out` - `added` + `errors` + `filtered`
 /// is the stage's business; the driver counts what crosses it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -414,6 +453,28 @@ mod tests {
         fn flush(&mut self, out: &mut Vec<Event>) {
             out.push(Event::default());
         }
+    }
+
+    #[test]
+    fn in_memory_driver_counts_and_writes_as_the_file_driver_does() {
+        let input = b"{\"a\":1}\n\nnot json\n{\"bad\":true}\n[1]\n{\"b\":2}\n";
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Shared {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = Output::from_writer(Box::new(Shared(buf.clone())));
+        let stats = events_in_memory(&mut Probe, input, &mut out).unwrap();
+        out.finish().unwrap();
+        assert_eq!(stats, EventStats { records: 5, events: 3, errors: 3 });
+        let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().collect::<Vec<_>>(), ["{\"a\":1}", "{\"b\":2}", "{}"]);
     }
 
     #[test]

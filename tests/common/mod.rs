@@ -1,6 +1,7 @@
 //! Shared test helpers: parse a file in process through the real stage and I/O layer.
 #![allow(dead_code)]
 
+use assert_cmd::Command;
 use metron::event::Event;
 use metron::io::{open_input, read_lines, DEFAULT_MAX_LINE};
 use metron::parse::{ParseSettings, ParseStage};
@@ -9,6 +10,21 @@ use std::path::{Path, PathBuf};
 
 pub fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+}
+
+/// The binary in a clean environment: no user config, no NO_COLOR.
+pub fn metron() -> Command {
+    let mut cmd = Command::cargo_bin("metron").expect("the metron binary");
+    cmd.env_remove("NO_COLOR")
+        .env_remove("METRON_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("HOME", "/nonexistent");
+    cmd
+}
+
+/// NDJSON output as JSON values, one per line.
+pub fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(bytes).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
 }
 
 pub fn stage(format: &str) -> ParseStage {
