@@ -36,6 +36,7 @@ complete -c metron -n "__fish_metron_needs_command" -f -a "enrich" -d 'Add GeoIP
 complete -c metron -n "__fish_metron_needs_command" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
 complete -c metron -n "__fish_metron_needs_command" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
+complete -c metron -n "__fish_metron_needs_command" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
 complete -c metron -n "__fish_metron_needs_command" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
 complete -c metron -n "__fish_metron_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand parse" -s f -l format -d 'Input format: auto, zeek, bro, suricata, snort, yaf, squid, asa, syslog, cef, leef, or a [parsers.NAME]' -r
@@ -110,7 +111,109 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand generate" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -f -a "ingest" -d 'Store NDJSON events, alert records and error records (routed by source.type); idempotent by guid'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -f -a "query" -d 'Run one read-only SQL query over the store\'s tables'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -f -a "triage" -d 'Record a triage action (status, comment, assignee, meta-alert) on alerts, with who and when'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -f -a "export" -d 'Write zstd Parquet partitioned by day and source_type, for DuckDB, Spark or Trino'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -f -a "prune" -d 'Remove records older than a duration (retention)'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -f -a "stats" -d 'Events per source type, time range, alerts, bytes on disk and per event'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -f -a "compact" -d 'Merge small segments (ingest does this at its end)'
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l errors -d 'Write error records for lines that are not events here (NDJSON) instead of summarizing them' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l batch-rows -d 'Records per batch; each batch is stored whole or not at all [default: 100000]' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l flush-interval -d 'When following, store what has arrived at least this often [default: 1s]' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -s F -l follow -d 'Keep reading growing files and new files in named directories'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l param -d 'Values for the query\'s `?` placeholders, in order (numbers stay numbers unless quoted: --param \'text\')' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t''
+ndjson\t''
+csv\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l max-width -d 'Widest table column, in characters' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l status -d 'New status: NEW, OPEN, ESCALATE, DISMISS or RESOLVE' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l comment -d 'A comment to keep with the action' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l assign -d 'Assign the alerts to someone' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l group -d 'Group the alerts into this meta-alert' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l who -d 'Who acts [default: $USER]' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l ungroup -d 'Take the alerts out of their meta-alert'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l parquet -d 'The lake directory: DIR/day=YYYY-MM-DD/source_type=TYPE/*.parquet' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l since -d 'Only records at or after this time: RFC 3339, YYYY-MM-DD, epoch ms, or a duration ago (7d, 12h)' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l until -d 'Only records before this time (same forms as --since)' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l source-type -d 'Only this source.type (repeatable)' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l older-than -d 'Remove records whose timestamp is older than this (90d, 12h, ...)' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "ingest" -d 'Store NDJSON events, alert records and error records (routed by source.type); idempotent by guid'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "query" -d 'Run one read-only SQL query over the store\'s tables'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "triage" -d 'Record a triage action (status, comment, assignee, meta-alert) on alerts, with who and when'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write zstd Parquet partitioned by day and source_type, for DuckDB, Spark or Trino'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove records older than a duration (retention)'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "stats" -d 'Events per source type, time range, alerts, bytes on disk and per event'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "compact" -d 'Merge small segments (ingest does this at its end)'
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s o -l output -d 'Also write the demo\'s events here (NDJSON)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand demo" -l store -d 'The store the demo fills (replaced by the next demo; `metron hunt --store DIR` opens it)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand demo" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand demo" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -118,10 +221,18 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand demo" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ingest" -d 'Store NDJSON events, alert records and error records (routed by source.type); idempotent by guid'
+complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "query" -d 'Run one read-only SQL query over the store\'s tables'
+complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "triage" -d 'Record a triage action (status, comment, assignee, meta-alert) on alerts, with who and when'
+complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "export" -d 'Write zstd Parquet partitioned by day and source_type, for DuckDB, Spark or Trino'
+complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "prune" -d 'Remove records older than a duration (retention)'
+complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "stats" -d 'Events per source type, time range, alerts, bytes on disk and per event'
+complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "compact" -d 'Merge small segments (ingest does this at its end)'

@@ -242,14 +242,33 @@ fn generate_makes_parseable_telemetry_of_the_asked_size() {
 
 #[test]
 fn demo_runs_the_pipeline_and_prints_a_summary() {
-    metron().arg("demo").assert().success().stdout(
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("demo-store");
+    let run = || metron().arg("demo").arg("--store").arg(&store).assert().success();
+    run().stdout(
         predicate::str::contains("events by source.type")
             .and(predicate::str::contains("zeek.conn"))
             .and(predicate::str::contains("top talkers"))
             .and(predicate::str::contains("enrich -> label -> alert"))
             .and(predicate::str::contains("HIGH Threat intel hit"))
-            .and(predicate::str::contains("0 stage errors")),
+            .and(predicate::str::contains("0 stage errors"))
+            .and(predicate::str::contains("top alerts"))
+            .and(predicate::str::contains("bytes per event")),
     );
+    // The demo's store is there to explore, and the next demo replaces it.
+    let count = || {
+        let out = metron()
+            .args(["store", "query", "--format", "csv", "--store"])
+            .arg(&store)
+            .arg("SELECT count(*) AS n FROM alerts")
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let first = count();
+    assert!(first.starts_with("n\n") && first != "n\n0\n", "{first}");
+    run();
+    assert_eq!(count(), first);
 }
 
 #[test]

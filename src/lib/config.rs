@@ -28,12 +28,22 @@ pub struct Config {
     #[serde(default)]
     pub alert: crate::alert::AlertConfig,
     #[serde(default)]
-    pub store: Option<toml::Table>,
+    pub store: StoreConfig,
     #[serde(default)]
     pub hunt: Option<toml::Table>,
     /// Where it was read from, if anywhere.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+/// `[store]`: where the store is and how ingest batches.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The store directory (after --store and $METRON_STORE).
+    pub dir: Option<PathBuf>,
+    pub batch_rows: Option<usize>,
+    pub flush_interval: Option<String>,
 }
 
 /// Everything wrong with a config file, all at once.
@@ -104,6 +114,14 @@ impl Config {
         }
         problems.extend(self.enrich.validate().into_iter().map(|p| format!("[enrich]: {p}")));
         problems.extend(self.label.validate());
+        if let Some(i) = self.store.flush_interval.as_deref() {
+            if let Err(e) = crate::alert::parse_duration(i) {
+                problems.push(format!("[store] flush_interval: {e}"));
+            }
+        }
+        if self.store.batch_rows == Some(0) {
+            problems.push("[store] batch_rows: must be at least 1".into());
+        }
         if let Some(name) = self.parse.format.as_deref() {
             if crate::parse::Format::builtin(name).is_none() && !self.parsers.contains_key(name) {
                 problems.push(format!("[parse] format = {name:?}: no such built-in format or [parsers.{name}]"));

@@ -24,7 +24,7 @@ const SAMPLES: [(&str, &str); 8] = [
 ];
 
 /// Runs the demo; returns the exit code (1 if any record became an error).
-pub fn run(output: Option<&Path>, color: bool) -> io::Result<i32> {
+pub fn run(output: Option<&Path>, store: &Path, color: bool) -> io::Result<i32> {
     let bold = |s: &str| if color { format!("\x1b[1m{s}\x1b[0m") } else { s.to_owned() };
     let mut out = output.map(|p| Output::open(Some(p))).transpose()?;
     let mut total = ParseStats::default();
@@ -125,8 +125,17 @@ pub fn run(output: Option<&Path>, color: bool) -> io::Result<i32> {
     if let Some(out) = out {
         out.finish()?;
     }
+    if let Err(e) = store_them(events, store, &bold) {
+        println!("  the store could not be written: {}", sanitize(&e.to_string()));
+        return Ok(2);
+    }
     println!();
-    println!("Next: `metron parse --help`, or `metron generate zeek-conn -n 1000 | metron parse`.");
+    println!(
+        "Next: `metron hunt --store {}`, `metron store query --store {} 'SELECT * FROM alerts'`,",
+        store.display(),
+        store.display()
+    );
+    println!("or `metron generate zeek-conn -n 1000 | metron parse | metron store ingest`.");
     Ok(if total.errors > 0 { 1 } else { 0 })
 }
 
@@ -268,6 +277,66 @@ fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<E
     let mut all = events;
     all.extend(alerts);
     Ok(all)
+}
+
+/// Marks a store the demo made, so that the next demo may replace it.
+const DEMO_MARK: &str = ".metron-demo";
+
+/// store ingest, in process, into a fresh store at `dir`; then its stats and top alerts.
+fn store_them(events: Vec<Event>, dir: &Path, bold: &dyn Fn(&str) -> String) -> Result<(), Box<dyn std::error::Error>> {
+    use crate::stage::Stage;
+    use crate::store::{IngestSettings, Reader, Store};
+    if dir.join("MANIFEST.json").exists() {
+        if !dir.join(DEMO_MARK).exists() {
+            return Err(
+                format!("{} is a store the demo did not make; give the demo another --store", dir.display()).into()
+            );
+        }
+        std::fs::remove_dir_all(dir)?;
+    }
+    let settings = IngestSettings {
+        store: dir.to_owned(),
+        batch_rows: crate::store::DEFAULT_BATCH_ROWS,
+        flush_interval: std::time::Duration::from_secs(1),
+        max_line_bytes: DEFAULT_MAX_LINE,
+    };
+    let mut ingest = settings.build()?;
+    std::fs::write(dir.join(DEMO_MARK), "made by `metron demo`; the next demo replaces this store\n")?;
+    let mut none = Vec::new();
+    for e in events {
+        ingest.process(e, &mut none)?;
+    }
+    ingest.flush(&mut none);
+    let stored = ingest.finish()?;
+    let store = Store::open(dir)?;
+    let s = crate::store::stats(&store)?;
+    println!();
+    println!("{}", bold(&format!("store ({})", dir.display())));
+    println!(
+        "  {} events, {} alerts, {} alert records in {} segments; {} bytes on disk, {:.0} bytes per event",
+        thousands(stored.stored[0]),
+        thousands(s.alerts),
+        thousands(stored.stored[1]),
+        s.segments,
+        thousands(s.bytes_on_disk),
+        s.bytes_per_event
+    );
+    for (t, n, _, _) in s.source_types.iter().take(4) {
+        println!("  {:<22} {:>6}", sanitize(t), thousands(*n));
+    }
+    let reader = Reader::open(&store)?;
+    let top = reader.query(
+        "SELECT priority, \"rule.name\", designated_host, \"count\", status FROM alerts \
+         ORDER BY CASE priority WHEN 'HIGH' THEN 0 WHEN 'MED' THEN 1 ELSE 2 END, \"threat.triage.score\" DESC NULLS LAST, \
+         \"timestamp\" LIMIT 5",
+        &[],
+    )?;
+    println!("  top alerts (SELECT ... FROM alerts):");
+    for r in &top.rows {
+        let c = |i: usize| sanitize(&r.get(i).map(crate::store::cell_text).unwrap_or_default());
+        println!("    {:<4} {:<22} host {:<16} count {:<4} {}", c(0), c(1), c(2), c(3), c(4));
+    }
+    Ok(())
 }
 
 /// Removes the demo's temporary files however the demo ends.

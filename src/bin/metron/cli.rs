@@ -58,6 +58,9 @@ pub enum Command {
     /// Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos.
     #[command(after_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
+    /// Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune.
+    #[command(after_help = STORE_EXAMPLES)]
+    Store(StoreArgs),
     /// Run every stage over bundled sample data and print a summary.
     Demo(DemoArgs),
 }
@@ -320,4 +323,165 @@ pub struct DemoArgs {
     /// Also write the demo's events here (NDJSON).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// The store the demo fills (replaced by the next demo; `metron hunt --store DIR` opens it).
+    #[arg(long, value_name = "DIR", default_value = "metron-demo-store")]
+    pub store: PathBuf,
+}
+
+const STORE_EXAMPLES: &str = "\
+Examples:
+  metron parse conn.log | metron alert -r rules/ | metron store ingest
+  metron store ingest -F /var/log/metron/          # keep ingesting while others query
+  metron store query 'SELECT \"source.type\", count(*) FROM events GROUP BY 1'
+  metron store query --format csv --param ESCALATE 'SELECT alert_id, description FROM alerts WHERE status = ?'
+  metron store triage 0193... --status ESCALATE --comment 'beaconing to known C2'
+  metron store export --parquet lake/ --since 7d
+  metron store prune --older-than 90d
+  metron store stats
+
+Tables: events (typed guid, timestamp, \"source.type\", ip_src_addr, ip_src_port, ip_dst_addr,
+ip_dst_port, protocol, community_id, is_alert, \"threat.triage.score\", alerts; every other
+field a column of its own, so quote names with dots), alerts (one row per alert_id with
+status, assignee, meta_alert, comments, triaged_at), alert_records, errors, triage, searches.
+Timestamps are epoch milliseconds: epoch_ms(timestamp) makes a TIMESTAMP.
+The store is a directory (--store, $METRON_STORE, [store] dir, ./metron-store) of zstd
+Parquet segments and an append-only triage log; no network access, ever.";
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Store NDJSON events, alert records and error records (routed by source.type); idempotent by guid.
+    Ingest(StoreIngestArgs),
+    /// Run one read-only SQL query over the store's tables.
+    Query(StoreQueryArgs),
+    /// Record a triage action (status, comment, assignee, meta-alert) on alerts, with who and when.
+    Triage(StoreTriageArgs),
+    /// Write zstd Parquet partitioned by day and source_type, for DuckDB, Spark or Trino.
+    Export(StoreExportArgs),
+    /// Remove records older than a duration (retention).
+    Prune(StorePruneArgs),
+    /// Events per source type, time range, alerts, bytes on disk and per event.
+    Stats,
+    /// Merge small segments (ingest does this at its end).
+    Compact,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreIngestArgs {
+    /// NDJSON records to store (.gz and .zst are decompressed); none or `-` reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Keep reading growing files and new files in named directories.
+    #[arg(short = 'F', long)]
+    pub follow: bool,
+
+    /// Write error records for lines that are not events here (NDJSON) instead of summarizing them.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+
+    /// Longest line accepted; longer lines become error records [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub max_line_bytes: Option<usize>,
+
+    /// Records per batch; each batch is stored whole or not at all [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub batch_rows: Option<usize>,
+
+    /// When following, store what has arrived at least this often [default: 1s].
+    #[arg(long, value_name = "DURATION")]
+    pub flush_interval: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreQueryArgs {
+    /// The SQL (a SELECT, WITH, FROM or DESCRIBE; nothing that writes).
+    #[arg(value_name = "SQL")]
+    pub sql: String,
+
+    /// Values for the query's `?` placeholders, in order (numbers stay numbers unless quoted: --param 'text').
+    #[arg(long = "param", value_name = "VALUE")]
+    pub params: Vec<String>,
+
+    /// Output format [default: table on a terminal, ndjson otherwise].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<QueryFormat>,
+
+    /// Widest table column, in characters.
+    #[arg(long, default_value_t = 48, value_name = "N")]
+    pub max_width: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Table,
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreTriageArgs {
+    /// Alert ids (the alert_id of the alerts table).
+    #[arg(value_name = "ALERT_ID", required = true)]
+    pub alert_ids: Vec<String>,
+
+    /// New status: NEW, OPEN, ESCALATE, DISMISS or RESOLVE.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+
+    /// A comment to keep with the action.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+
+    /// Assign the alerts to someone.
+    #[arg(long = "assign", value_name = "WHO")]
+    pub assign: Option<String>,
+
+    /// Group the alerts into this meta-alert.
+    #[arg(long, value_name = "META_ID", conflicts_with = "ungroup")]
+    pub group: Option<String>,
+
+    /// Take the alerts out of their meta-alert.
+    #[arg(long)]
+    pub ungroup: bool,
+
+    /// Who acts [default: $USER].
+    #[arg(long, value_name = "WHO")]
+    pub who: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreExportArgs {
+    /// The lake directory: DIR/day=YYYY-MM-DD/source_type=TYPE/*.parquet.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub parquet: PathBuf,
+
+    /// Only records at or after this time: RFC 3339, YYYY-MM-DD, epoch ms, or a duration ago (7d, 12h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only records before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only this source.type (repeatable).
+    #[arg(long = "source-type", value_name = "TYPE")]
+    pub source_types: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StorePruneArgs {
+    /// Remove records whose timestamp is older than this (90d, 12h, ...).
+    #[arg(long, value_name = "DURATION", required = true)]
+    pub older_than: String,
 }

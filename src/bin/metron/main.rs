@@ -44,6 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Alert(args) => cmd::alert::run(args, &global),
         Command::Label(args) => cmd::label::run(args, &global),
         Command::Generate(args) => cmd::generate::run(args),
+        Command::Store(args) => cmd::store::run(args, &global),
         Command::Demo(args) => cmd::demo::run(args, &global),
     }
 }

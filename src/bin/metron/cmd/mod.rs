@@ -7,6 +7,7 @@ pub mod enrich;
 pub mod generate;
 pub mod label;
 pub mod parse;
+pub mod store;
 
 /// What every subcommand gets besides its own flags.
 pub struct Global {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The store next to DuckDB on its own, on the same generated events in the same run:
+# ingest events/s next to DuckDB's CREATE TABLE ... AS SELECT * FROM read_json(...);
+# bytes per event next to the same events as one zstd Parquet file written by DuckDB;
+# three hunting queries through `metron store query` next to DuckDB over that Parquet.
+# Usage: scripts/bench-store.sh [N...]   (default: 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/metron-target}
+cargo build --release --quiet --bin metron --example duckdb_ref
+BIN=$CARGO_TARGET_DIR/release/metron
+REF=$CARGO_TARGET_DIR/release/examples/duckdb_ref
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+measure() {
+  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >/dev/null
+  cat "$WORK/time"
+}
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
+report() { printf '%-44s %12s %9ss %9sM\n' "$1" "$(rate "$2" "$3")" "$3" "$(( $4 / 1024 ))"; }
+
+for N in "${@:-1000000}"; do
+  rm -rf "$WORK"/*
+  # Zeek conn events and Suricata events (alerts, dns, http, flow), half each.
+  "$BIN" generate zeek-conn -n $((N / 2)) | "$BIN" parse -q > "$WORK/events.ndjson"
+  "$BIN" generate suricata-eve -n $((N / 2)) | "$BIN" parse -q >> "$WORK/events.ndjson"
+  echo
+  printf '%-44s %12s %10s %10s\n' "store, $N events (both cores)" "events/s" "time" "peak RSS"
+  read -r s_in m_in < <(measure "$BIN" store ingest -q --store "$WORK/store" "$WORK/events.ndjson")
+  report "metron store ingest" "$N" "$s_in" "$m_in"
+  read -r s_db m_db < <(measure "$REF" import "$WORK/events.ndjson" "$WORK/ref.duckdb")
+  report "duckdb CREATE TABLE AS read_json (same file)" "$N" "$s_db" "$m_db"
+  awk -v a="$s_in" -v b="$s_db" 'BEGIN { printf "ingest time / duckdb import time: %.2fx\n", a / b }'
+
+  "$REF" parquet "$WORK/events.ndjson" "$WORK/ref.parquet" >/dev/null
+  store_bytes=$(du -sb "$WORK/store/events" | cut -f1)
+  pq_bytes=$(stat -c %s "$WORK/ref.parquet")
+  awk -v s="$store_bytes" -v p="$pq_bytes" -v n="$N" \
+    'BEGIN { printf "bytes per event: store %.1f, duckdb zstd parquet %.1f (%.2fx)\n", s / n, p / n, s / p }'
+
+  ip=$("$BIN" store query --store "$WORK/store" --format csv \
+    "SELECT ip_src_addr FROM events WHERE ip_src_addr IS NOT NULL LIMIT 1" | tail -1)
+  range=$("$BIN" store query --store "$WORK/store" --format csv \
+    "SELECT min(timestamp) + (max(timestamp) - min(timestamp)) / 4, min(timestamp) + (max(timestamp) - min(timestamp)) / 2 FROM events" | tail -1)
+  lo=${range%,*}; hi=${range#*,}
+  q1='SELECT "source.type", count(*) FROM events GROUP BY 1 ORDER BY 2 DESC'
+  q2="SELECT * FROM events WHERE (ip_src_addr = '$ip' OR ip_dst_addr = '$ip') AND timestamp BETWEEN $lo AND $hi"
+  q3='SELECT ip_src_addr, ip_dst_addr, count(*) AS n FROM events GROUP BY 1, 2 ORDER BY n DESC LIMIT 10'
+  for q in "$q1" "$q2" "$q3"; do
+    read -r s_q _ < <(measure "$BIN" store query --store "$WORK/store" --format ndjson "$q")
+    read -r s_r _ < <(measure "$REF" query "$WORK/ref.parquet" "$q")
+    awk -v a="$s_q" -v b="$s_r" -v q="${q:0:60}" \
+      'BEGIN { printf "query %-62s store %6.2fs  duckdb/parquet %6.2fs  (%.2fx)\n", q, a, b, a / (b > 0 ? b : 0.01) }'
+  done
+done

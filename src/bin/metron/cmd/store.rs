@@ -1,0 +1,235 @@
+//! `metron store ...`: the store directory from --store, $METRON_STORE, [store] dir
+//! or ./metron-store, then one library call per subcommand.
+
+use super::Global;
+use crate::cli::{QueryFormat, StoreArgs, StoreCommand, StoreIngestArgs, StoreQueryArgs, StoreTriageArgs};
+use metron::config::Config;
+use metron::store::{self, OutputFormat, Store};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The store directory: the flag, then $METRON_STORE, then the config, then the default.
+pub fn store_dir(flag: Option<&Path>, config: &Config) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_owned();
+    }
+    if let Some(p) = std::env::var_os("METRON_STORE").filter(|v| !v.is_empty()) {
+        return PathBuf::from(p);
+    }
+    config.store.dir.clone().unwrap_or_else(|| PathBuf::from(store::DEFAULT_DIR))
+}
+
+pub fn run(args: StoreArgs, global: &Global) -> anyhow::Result<u8> {
+    let config = Config::discover(global.config.as_deref())?;
+    let dir = store_dir(args.store.as_deref(), &config);
+    match args.command {
+        StoreCommand::Ingest(a) => ingest(a, &dir, &config, global),
+        StoreCommand::Query(a) => query(a, &dir),
+        StoreCommand::Triage(a) => triage(a, &dir, global),
+        StoreCommand::Export(a) => {
+            let store = Store::open(&dir)?;
+            let now = metron::event::now_ms();
+            let time = |t: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
+                t.as_deref().map(|t| store::parse_time(t, now).map_err(|e| anyhow::anyhow!("{flag}: {e}"))).transpose()
+            };
+            let filter = store::ExportFilter {
+                since_ms: time(&a.since, "--since")?,
+                until_ms: time(&a.until, "--until")?,
+                source_types: a.source_types,
+            };
+            let s = store::export(&store, &a.parquet, &filter)?;
+            if !global.quiet {
+                let t = metron::io::thousands;
+                eprintln!(
+                    "exported {} events, {} alert records, {} error records to {}",
+                    t(s.rows[0]),
+                    t(s.rows[1]),
+                    t(s.rows[2]),
+                    a.parquet.display()
+                );
+            }
+            Ok(0)
+        }
+        StoreCommand::Prune(a) => {
+            let store = Store::open(&dir)?;
+            let age = metron::alert::parse_duration(&a.older_than).map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
+            let cutoff = metron::event::now_ms().saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
+            let s = store::prune(&store, cutoff)?;
+            if !global.quiet {
+                eprintln!(
+                    "pruned {} records older than {}: {} segments dropped, {} rewritten",
+                    metron::io::thousands(s.rows),
+                    a.older_than,
+                    s.segments_dropped,
+                    s.segments_rewritten
+                );
+            }
+            Ok(0)
+        }
+        StoreCommand::Stats => {
+            let store = Store::open(&dir)?;
+            let s = store::stats(&store)?;
+            print_stats(&mut std::io::stdout().lock(), &store, &s)?;
+            Ok(0)
+        }
+        StoreCommand::Compact => {
+            let store = Store::open(&dir)?;
+            let s = store::compact(&store)?;
+            if !global.quiet {
+                eprintln!("merged {} segments; {} segments now", s.merged, s.segments_after);
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn ingest(a: StoreIngestArgs, dir: &Path, config: &Config, global: &Global) -> anyhow::Result<u8> {
+    if a.follow && a.files.is_empty() {
+        anyhow::bail!("--follow needs files or directories to follow (stdin is followed already)");
+    }
+    let max_line = a.max_line_bytes.unwrap_or(metron::io::DEFAULT_MAX_LINE);
+    if max_line == 0 {
+        anyhow::bail!("--max-line-bytes must be at least 1");
+    }
+    let interval = a.flush_interval.as_deref().or(config.store.flush_interval.as_deref());
+    let flush_interval = match interval {
+        Some(i) => metron::alert::parse_duration(i).map_err(|e| anyhow::anyhow!("--flush-interval: {e}"))?,
+        None => Duration::from_secs(1),
+    };
+    let batch_rows = a.batch_rows.or(config.store.batch_rows).unwrap_or(store::DEFAULT_BATCH_ROWS);
+    if batch_rows == 0 {
+        anyhow::bail!("--batch-rows must be at least 1");
+    }
+    let settings =
+        store::IngestSettings { store: dir.to_owned(), batch_rows, flush_interval, max_line_bytes: max_line };
+    let mut stage = settings.build()?;
+    let opts = metron::run::RunOptions {
+        inputs: a.files,
+        output: None,
+        errors: a.errors,
+        follow: a.follow,
+        quiet: global.quiet,
+    };
+    let (_, outcome) = metron::run::events(&mut stage, &opts, max_line)?;
+    let stats = stage.finish()?;
+    Ok(if stats.failed > 0 { 1 } else { outcome.exit_code() as u8 })
+}
+
+fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
+    let store = Store::open(dir)?;
+    let reader = store::Reader::open(&store)?;
+    let format = match a.format {
+        Some(QueryFormat::Table) => OutputFormat::Table,
+        Some(QueryFormat::Csv) => OutputFormat::Csv,
+        Some(QueryFormat::Ndjson) => OutputFormat::Ndjson,
+        None if std::io::stdout().is_terminal() => OutputFormat::Table,
+        None => OutputFormat::Ndjson,
+    };
+    let params: Vec<store::SqlValue> = a.params.iter().map(|p| param(p)).collect();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = match format {
+        // A table needs every row to size its columns.
+        OutputFormat::Table => reader
+            .query(&a.sql, &params)
+            .map(|r| store::format_rows(&mut out, format, &r.columns, &r.rows, a.max_width.max(4))),
+        _ => {
+            let mut w = store::RowWriter::new(format);
+            let mut cols = Vec::new();
+            reader
+                .run(&a.sql, &params, |c, row| {
+                    if cols.is_empty() {
+                        cols = c.to_vec();
+                    }
+                    w.row(&mut out, c, &row)
+                })
+                .map(|names| w.finish(&mut out, if cols.is_empty() { &names } else { &cols }))
+        }
+    };
+    match result {
+        Ok(written) => {
+            written?;
+            out.flush()?;
+            Ok(0)
+        }
+        Err(store::QueryError::Io(e)) => Err(e.into()),
+        Err(store::QueryError::Sql(e)) => {
+            eprintln!("metron: error: {}", metron::text::sanitize(&e));
+            Ok(2)
+        }
+    }
+}
+
+/// A `--param`: an integer or a float stays a number, anything else is text.
+fn param(text: &str) -> store::SqlValue {
+    if let Ok(n) = text.parse::<i64>() {
+        return n.into();
+    }
+    if let Ok(f) = text.parse::<f64>() {
+        if f.is_finite() {
+            return f.into();
+        }
+    }
+    text.to_owned().into()
+}
+
+fn triage(a: StoreTriageArgs, dir: &Path, global: &Global) -> anyhow::Result<u8> {
+    let store = Store::open(dir)?;
+    let status = match a.status.as_deref() {
+        Some(s) => Some(
+            store::Status::parse(s)
+                .ok_or_else(|| anyhow::anyhow!("--status {s:?}: not one of {}", store::STATUSES.join(", ")))?,
+        ),
+        None => None,
+    };
+    let action = store::TriageAction {
+        alert_ids: a.alert_ids,
+        status,
+        comment: a.comment,
+        assignee: a.assign,
+        meta_alert: if a.ungroup { Some(String::new()) } else { a.group },
+        who: a.who.unwrap_or_else(store::current_user),
+    };
+    let ids = store::record(&store, &action)?;
+    if !global.quiet {
+        let what = action.status.map(|s| s.as_str().to_owned()).unwrap_or_else(|| "action".into());
+        eprintln!("recorded {what} on {} alert(s) by {}", ids.len(), action.who);
+    }
+    Ok(0)
+}
+
+fn print_stats(out: &mut dyn Write, store: &Store, s: &store::StoreStats) -> std::io::Result<()> {
+    let t = metron::io::thousands;
+    let time = |ms: Option<i64>| {
+        ms.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    writeln!(out, "store        {}", store.dir().display())?;
+    writeln!(out, "events       {}  ({} .. {})", t(s.events), time(s.first), time(s.last))?;
+    writeln!(out, "alerts       {}  ({} alert records)", t(s.alerts), t(s.alert_records))?;
+    writeln!(out, "errors       {}", t(s.errors))?;
+    writeln!(out, "triage       {} actions", t(s.triage_actions))?;
+    writeln!(
+        out,
+        "on disk      {} bytes in {} segments; {:.1} bytes per event",
+        t(s.bytes_on_disk),
+        s.segments,
+        s.bytes_per_event
+    )?;
+    if !s.priorities.is_empty() {
+        let p: Vec<String> = s.priorities.iter().map(|(k, n)| format!("{k} {}", t(*n))).collect();
+        writeln!(out, "by priority  {}", p.join(", "))?;
+        let st: Vec<String> = s.statuses.iter().map(|(k, n)| format!("{k} {}", t(*n))).collect();
+        writeln!(out, "by status    {}", st.join(", "))?;
+    }
+    if !s.source_types.is_empty() {
+        writeln!(out, "\n{:<28} {:>12}  {:<23}  {:<23}", "source.type", "events", "first", "last")?;
+        for (name, n, first, last) in &s.source_types {
+            let name = metron::text::sanitize(name);
+            writeln!(out, "{:<28} {:>12}  {:<23}  {:<23}", name, t(*n), time(*first), time(*last))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,457 @@
+//! The hunt search language, turned into parameterized SQL over the store's views.
+//!
+//! ```text
+//! ip_src_addr=10.0.0.5 ip_dst_port>1000 query~'evil\.(com|net)' last 24h
+//! in:alerts status!=DISMISS priority=HIGH
+//! ip_src_addr in 10.0.0.0/8 "powershell -enc" cols:timestamp,ip_src_addr,uri
+//! ```
+//!
+//! Terms are ANDed. A term is one of:
+//! - `field=value`, `field!=value` (compared as text, so `ip_dst_port=53` works on
+//!   any column type), `field>n`, `field>=n`, `field<n`, `field<=n` (as numbers),
+//!   `field~regex` (RE2, anywhere in the value), `field!~regex`;
+//! - `field in CIDR` (IPv4 or IPv6), `field in a,b,c` (any of the values);
+//! - `last DURATION` (`last 24h`, `last 7d`), `since TIME`, `until TIME` (RFC 3339,
+//!   YYYY-MM-DD or epoch ms) on `timestamp`;
+//! - `in:events` (the default) or `in:alerts`; `cols:a,b,c` chooses the columns;
+//!   `sort:field` or `sort:-field`; `limit:N`;
+//! - anything else is free text, matched case-insensitively in `original_string`
+//!   (events) or in the description, rule name and host (alerts).
+//!
+//! Values may be quoted with '...' or "..." (a quote doubled inside stands for
+//! itself). Field names may be quoted the same way. Every value is a bound
+//! parameter; field names are quoted identifiers.
+
+use crate::store::SqlValue;
+use std::net::IpAddr;
+
+/// Which view a search reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Events,
+    Alerts,
+}
+
+impl Target {
+    pub fn view(self) -> &'static str {
+        match self {
+            Target::Events => "events",
+            Target::Alerts => "alerts",
+        }
+    }
+}
+
+/// A search, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub target: Target,
+    pub conditions: Vec<String>,
+    pub params: Vec<SqlValue>,
+    pub columns: Vec<String>,
+    /// Column and descending?
+    pub sort: Option<(String, bool)>,
+    pub limit: Option<u64>,
+}
+
+/// Columns shown when a search does not choose them.
+pub const DEFAULT_EVENT_COLUMNS: [&str; 7] =
+    ["timestamp", "source.type", "ip_src_addr", "ip_src_port", "ip_dst_addr", "ip_dst_port", "protocol"];
+pub const DEFAULT_ALERT_COLUMNS: [&str; 7] =
+    ["timestamp", "priority", "status", "rule.name", "designated_host", "count", "alert_id"];
+
+impl Search {
+    /// The SQL: `SELECT cols FROM view WHERE ... ORDER BY ... LIMIT ...`; `default_limit`
+    /// applies when the search sets none.
+    pub fn sql(&self, default_limit: u64) -> String {
+        let cols = if self.columns.is_empty() {
+            "*".to_owned()
+        } else {
+            self.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
+        };
+        let mut sql = format!("SELECT {cols} FROM {}", self.target.view());
+        sql.push_str(&self.where_clause());
+        match &self.sort {
+            Some((c, desc)) => {
+                sql.push_str(&format!(" ORDER BY {} {} NULLS LAST", ident(c), if *desc { "DESC" } else { "ASC" }))
+            }
+            None => sql.push_str(" ORDER BY \"timestamp\" DESC NULLS LAST"),
+        }
+        sql.push_str(&format!(" LIMIT {}", self.limit.unwrap_or(default_limit)));
+        sql
+    }
+
+    /// ` WHERE a AND b`, or nothing.
+    pub fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+}
+
+/// What is wrong with a search, and where (a character offset).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at {at}: {message}")]
+pub struct SearchError {
+    pub at: usize,
+    pub message: String,
+}
+
+fn err(at: usize, message: impl Into<String>) -> SearchError {
+    SearchError { at, message: message.into() }
+}
+
+/// A quoted SQL identifier.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// One word of a search, with its offset; `quoted` words are never operators.
+#[derive(Debug, Clone, PartialEq)]
+struct Word {
+    text: String,
+    at: usize,
+    quoted: bool,
+}
+
+/// Splits on whitespace, honouring quotes anywhere in a word (`query~'a b'`).
+fn words(input: &str) -> Result<Vec<Word>, SearchError> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = input.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].1.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let at = chars[i].0;
+        let mut text = String::new();
+        let mut quoted = false;
+        while i < chars.len() && !chars[i].1.is_whitespace() {
+            let c = chars[i].1;
+            if c == '\'' || c == '"' {
+                quoted = true;
+                let start = chars[i].0;
+                i += 1;
+                loop {
+                    let Some(&(_, d)) = chars.get(i) else {
+                        return Err(err(start, format!("{c} is not closed")));
+                    };
+                    i += 1;
+                    if d == c {
+                        if chars.get(i).map(|x| x.1) == Some(c) {
+                            text.push(c);
+                            i += 1;
+                            continue;
+                        }
+                        break;
+                    }
+                    text.push(d);
+                }
+            } else {
+                text.push(c);
+                i += 1;
+            }
+        }
+        out.push(Word { text, at, quoted });
+    }
+    Ok(out)
+}
+
+/// Operators, longest first so that `>=` is not read as `>`.
+const OPS: [&str; 8] = ["!=", ">=", "<=", "!~", "=", ">", "<", "~"];
+
+/// Parses a search; `now_ms` anchors `last`.
+pub fn parse(input: &str, now_ms: i64) -> Result<Search, SearchError> {
+    let ws = words(input)?;
+    let mut s = Search {
+        target: Target::Events,
+        conditions: Vec::new(),
+        params: Vec::new(),
+        columns: Vec::new(),
+        sort: None,
+        limit: None,
+    };
+    let mut free: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ws.len() {
+        let w = &ws[i];
+        let lower = w.text.to_ascii_lowercase();
+        if !w.quoted {
+            match lower.as_str() {
+                "last" | "since" | "until" => {
+                    let Some(arg) = ws.get(i + 1) else {
+                        return Err(err(w.at, format!("{lower} needs a time or duration")));
+                    };
+                    let t = if lower == "last" {
+                        let d = crate::alert::parse_duration(&arg.text).map_err(|e| err(arg.at, e))?;
+                        now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                    } else {
+                        crate::store::parse_time(&arg.text, now_ms).map_err(|e| err(arg.at, e))?
+                    };
+                    let op = if lower == "until" { "<" } else { ">=" };
+                    s.conditions.push(format!("\"timestamp\" {op} ?"));
+                    s.params.push(t.into());
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(rest) = lower.strip_prefix("in:") {
+                s.target = match rest {
+                    "events" => Target::Events,
+                    "alerts" => Target::Alerts,
+                    _ => return Err(err(w.at, format!("in:{rest}: search in:events or in:alerts"))),
+                };
+                i += 1;
+                continue;
+            }
+            if lower.starts_with("cols:") {
+                s.columns =
+                    w.text[5..].split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+                i += 1;
+                continue;
+            }
+            if lower.starts_with("sort:") {
+                let f = &w.text[5..];
+                let (f, desc) = match f.strip_prefix('-') {
+                    Some(f) => (f, true),
+                    None => (f, false),
+                };
+                if f.is_empty() {
+                    return Err(err(w.at, "sort: needs a field (sort:timestamp, sort:-count)"));
+                }
+                s.sort = Some((f.to_owned(), desc));
+                i += 1;
+                continue;
+            }
+            if let Some(n) = lower.strip_prefix("limit:") {
+                s.limit = Some(n.parse().map_err(|_| err(w.at, format!("limit:{n}: not a number")))?);
+                i += 1;
+                continue;
+            }
+            // `field in X`
+            if ws.get(i + 1).is_some_and(|n| !n.quoted && n.text.eq_ignore_ascii_case("in")) {
+                let Some(arg) = ws.get(i + 2) else {
+                    return Err(err(w.at, "`in` needs a CIDR or a list: ip_src_addr in 10.0.0.0/8"));
+                };
+                s.conditions.push(in_condition(&w.text, arg, &mut s.params)?);
+                i += 3;
+                continue;
+            }
+        }
+        // `field OP value`: the operator is outside quotes, so find it in the raw word.
+        if let Some((field, op, value)) = split_term(w) {
+            s.conditions.push(compare(&field, op, &value, w.at, &mut s.params)?);
+        } else {
+            free.push(w.text.clone());
+        }
+        i += 1;
+    }
+    for text in free {
+        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let cols: &[&str] = match s.target {
+            Target::Events => &["original_string"],
+            Target::Alerts => &["description", "rule.name", "designated_host", "rule"],
+        };
+        let ors: Vec<String> =
+            cols.iter().map(|c| format!("CAST({} AS VARCHAR) ILIKE ? ESCAPE '\\'", ident(c))).collect();
+        for _ in cols {
+            s.params.push(pattern.clone().into());
+        }
+        s.conditions.push(format!("({})", ors.join(" OR ")));
+    }
+    Ok(s)
+}
+
+/// `field`, operator, value of a comparison word, if it is one.
+fn split_term(w: &Word) -> Option<(String, &'static str, String)> {
+    // Re-scan the original word: an operator inside quotes does not count. The word's
+    // text has quotes removed, so find the first operator before any quoted part.
+    let t = &w.text;
+    let pos =
+        OPS.iter().filter_map(|op| t.find(op).map(|p| (p, *op))).min_by_key(|(p, op)| (*p, usize::MAX - op.len()))?;
+    let (p, op) = pos;
+    if p == 0 {
+        return None;
+    }
+    Some((t[..p].to_owned(), op, t[p + op.len()..].to_owned()))
+}
+
+fn compare(field: &str, op: &str, value: &str, at: usize, params: &mut Vec<SqlValue>) -> Result<String, SearchError> {
+    let col = ident(field);
+    Ok(match op {
+        "=" | "!=" => {
+            params.push(value.to_owned().into());
+            let sql_op = if op == "=" { "=" } else { "IS DISTINCT FROM" };
+            format!("CAST({col} AS VARCHAR) {sql_op} ?")
+        }
+        ">" | ">=" | "<" | "<=" => {
+            let n: f64 = value
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .or_else(|| crate::store::parse_time(value, 0).ok().filter(|_| field == "timestamp").map(|t| t as f64))
+                .ok_or_else(|| err(at, format!("{field}{op}{value}: {value:?} is not a number")))?;
+            params.push(n.into());
+            format!("TRY_CAST({col} AS DOUBLE) {op} ?")
+        }
+        "~" | "!~" => {
+            if let Err(e) = regex::Regex::new(value) {
+                return Err(err(at, format!("{field}{op}: not a regular expression: {e}")));
+            }
+            params.push(value.to_owned().into());
+            let not = if op == "!~" { "NOT " } else { "" };
+            format!("{not}coalesce(regexp_matches(CAST({col} AS VARCHAR), ?), false)")
+        }
+        _ => return Err(err(at, format!("unknown operator {op}"))),
+    })
+}
+
+fn in_condition(field: &str, arg: &Word, params: &mut Vec<SqlValue>) -> Result<String, SearchError> {
+    let col = ident(field);
+    if !arg.quoted && arg.text.contains('/') {
+        let net: ipnet::IpNet = arg.text.parse().map_err(|e| err(arg.at, format!("{}: not a CIDR: {e}", arg.text)))?;
+        let net = net.trunc();
+        return Ok(match net {
+            ipnet::IpNet::V4(n) => {
+                params.push(i64::from(u32::from(n.network())).into());
+                params.push(i64::from(u32::from(n.broadcast())).into());
+                format!("{} BETWEEN ? AND ?", ipv4_number(&col))
+            }
+            ipnet::IpNet::V6(n) => {
+                params.push(ipv6_hex(n.network().into()).into());
+                params.push(ipv6_hex(n.broadcast().into()).into());
+                format!("{} BETWEEN ? AND ?", ipv6_hex_sql(&col))
+            }
+        });
+    }
+    let values: Vec<&str> = arg.text.split(',').map(str::trim).filter(|v| !v.is_empty()).collect();
+    if values.is_empty() {
+        return Err(err(arg.at, "`in` needs a CIDR or a list of values"));
+    }
+    for v in &values {
+        params.push((*v).to_owned().into());
+    }
+    Ok(format!("CAST({col} AS VARCHAR) IN ({})", vec!["?"; values.len()].join(", ")))
+}
+
+/// SQL for the number of a dotted IPv4 address in `col` (NULL when it is not one).
+fn ipv4_number(col: &str) -> String {
+    let part = |i: u8| format!("TRY_CAST(split_part(CAST({col} AS VARCHAR), '.', {i}) AS BIGINT)");
+    format!(
+        "(CASE WHEN regexp_full_match(CAST({col} AS VARCHAR), '\\d{{1,3}}(\\.\\d{{1,3}}){{3}}') \
+         THEN {} * 16777216 + {} * 65536 + {} * 256 + {} END)",
+        part(1),
+        part(2),
+        part(3),
+        part(4)
+    )
+}
+
+/// 32 hex digits of an IPv6 address, so that ranges compare as text.
+fn ipv6_hex(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(v6) => v6.octets().iter().map(|b| format!("{b:02x}")).collect(),
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets().iter().map(|b| format!("{b:02x}")).collect(),
+    }
+}
+
+/// SQL giving the 32 hex digits of a canonical IPv6 address in `col` (NULL when it
+/// has no `:`): `::` expanded to the missing groups, each group padded to 4.
+fn ipv6_hex_sql(col: &str) -> String {
+    let v = format!("lower(CAST({col} AS VARCHAR))");
+    // groups before and after '::'
+    let head = format!("string_split(split_part({v}, '::', 1), ':')");
+    let tail = format!("string_split(split_part({v}, '::', 2), ':')");
+    let pad = |list: &str| format!("list_transform(list_filter({list}, g -> g <> ''), g -> lpad(g, 4, '0'))");
+    format!(
+        "(CASE WHEN contains({v}, ':') AND NOT contains({v}, '.') THEN \
+           CASE WHEN contains({v}, '::') THEN \
+             array_to_string({h}, '') || repeat('0000', 8 - len({h}) - len({t})) || array_to_string({t}, '') \
+           ELSE array_to_string({h}, '') END \
+         END)",
+        h = pad(&head),
+        t = pad(&tail),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Search {
+        parse(s, 1_000_000_000_000).unwrap()
+    }
+
+    #[test]
+    fn comparisons_become_parameterized_conditions() {
+        let s = p("ip_src_addr=10.0.0.5 ip_dst_port>1000 uri~'a b' proto!=udp");
+        assert_eq!(s.target, Target::Events);
+        assert_eq!(
+            s.conditions,
+            vec![
+                "CAST(\"ip_src_addr\" AS VARCHAR) = ?",
+                "TRY_CAST(\"ip_dst_port\" AS DOUBLE) > ?",
+                "coalesce(regexp_matches(CAST(\"uri\" AS VARCHAR), ?), false)",
+                "CAST(\"proto\" AS VARCHAR) IS DISTINCT FROM ?",
+            ]
+        );
+        assert_eq!(
+            s.params,
+            vec![
+                SqlValue::from("10.0.0.5".to_owned()),
+                1000.0.into(),
+                "a b".to_owned().into(),
+                "udp".to_owned().into()
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_values_and_field_names_with_dots() {
+        let s = p("\"source.type\"=zeek.conn 'rule.name'='Known bad'");
+        assert_eq!(s.conditions[0], "CAST(\"source.type\" AS VARCHAR) = ?");
+        assert_eq!(s.params[1], SqlValue::from("Known bad".to_owned()));
+        // A value with an injection attempt is only ever a parameter.
+        let s = p("uri=\"x' OR 1=1 --\"");
+        assert_eq!(s.params, vec![SqlValue::from("x' OR 1=1 --".to_owned())]);
+        assert!(!s.sql(10).contains("OR 1=1"));
+    }
+
+    #[test]
+    fn time_ranges_and_options() {
+        let s = p("last 24h in:alerts sort:-count limit:5 cols:alert_id,count");
+        assert_eq!(s.target, Target::Alerts);
+        assert_eq!(s.params, vec![SqlValue::from(1_000_000_000_000i64 - 86_400_000)]);
+        assert_eq!(
+            s.sql(100),
+            "SELECT \"alert_id\", \"count\" FROM alerts WHERE \"timestamp\" >= ? ORDER BY \"count\" DESC NULLS LAST LIMIT 5"
+        );
+        let s = p("since 2001-09-09 until 2001-09-10");
+        assert_eq!(s.conditions, vec!["\"timestamp\" >= ?", "\"timestamp\" < ?"]);
+    }
+
+    #[test]
+    fn cidr_and_lists() {
+        let s = p("ip_src_addr in 10.0.0.0/8 ip_dst_port in 53,853");
+        assert_eq!(s.params[0], SqlValue::from(167_772_160i64));
+        assert_eq!(s.params[1], SqlValue::from(184_549_375i64));
+        assert_eq!(s.conditions[1], "CAST(\"ip_dst_port\" AS VARCHAR) IN (?, ?)");
+        let s = p("ip_dst_addr in 2001:db8::/32");
+        assert_eq!(s.params[0], SqlValue::from("20010db8000000000000000000000000".to_owned()));
+    }
+
+    #[test]
+    fn free_text_and_errors() {
+        let s = p("powershell");
+        assert_eq!(s.params, vec![SqlValue::from("%powershell%".to_owned())]);
+        assert!(parse("uri~'(' ", 0).is_err());
+        assert!(parse("x>abc", 0).is_err());
+        assert!(parse("last", 0).is_err());
+        assert!(parse("'open", 0).is_err());
+        assert!(parse("in:nowhere", 0).is_err());
+        assert_eq!(parse("last 1x", 0).unwrap_err().at, 5);
+    }
+}

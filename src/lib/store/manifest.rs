@@ -1,0 +1,131 @@
+//! MANIFEST.json: which segments are live. Replaced whole by rename, so a reader
+//! sees the old list or the new one, never a mixture; a segment file that is not
+//! named here does not exist as far as queries go.
+
+use super::{write_atomic, Store, StoreError, Table};
+use serde::{Deserialize, Serialize};
+use std::fs;
+
+/// How long a segment replaced by compaction or prune stays on disk, so that a
+/// query that listed it just before still finds it.
+pub const TRASH_GRACE_MS: i64 = 10 * 60 * 1000;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub version: u32,
+    /// The number the next segment file gets.
+    pub next_segment: u64,
+    #[serde(default)]
+    pub events: Vec<Segment>,
+    #[serde(default)]
+    pub alerts: Vec<Segment>,
+    #[serde(default)]
+    pub errors: Vec<Segment>,
+    /// Files no longer live, deleted once `TRASH_GRACE_MS` has passed.
+    #[serde(default)]
+    pub trash: Vec<Trash>,
+}
+
+/// One Parquet file of one table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Segment {
+    /// Relative to the store directory (`events/seg-00000001.parquet`).
+    pub file: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub min_ts: Option<i64>,
+    pub max_ts: Option<i64>,
+    /// The range of `guid`s in it: an ingest checks for duplicates only in segments
+    /// whose range meets its batch's.
+    pub min_guid: String,
+    pub max_guid: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Trash {
+    pub file: String,
+    pub since_ms: i64,
+}
+
+impl Manifest {
+    pub fn load(store: &Store) -> Result<Manifest, StoreError> {
+        let path = store.manifest_path();
+        let text = fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
+        serde_json::from_slice(&text)
+            .map_err(|e| StoreError::Invalid(format!("{}: not a metron store manifest: {e}", path.display())))
+    }
+
+    pub fn save(&self, store: &Store) -> Result<(), StoreError> {
+        let mut m = self.clone();
+        m.version = 1;
+        let bytes = serde_json::to_vec_pretty(&m).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        write_atomic(&store.manifest_path(), &bytes)
+    }
+
+    pub fn segments(&self, table: Table) -> &Vec<Segment> {
+        match table {
+            Table::Events => &self.events,
+            Table::Alerts => &self.alerts,
+            Table::Errors => &self.errors,
+        }
+    }
+
+    pub fn segments_mut(&mut self, table: Table) -> &mut Vec<Segment> {
+        match table {
+            Table::Events => &mut self.events,
+            Table::Alerts => &mut self.alerts,
+            Table::Errors => &mut self.errors,
+        }
+    }
+
+    /// A new segment file name for `table`.
+    pub fn new_file(&mut self, table: Table) -> String {
+        self.next_segment += 1;
+        format!("{}/seg-{:08}.parquet", table.dir(), self.next_segment)
+    }
+
+    /// Moves `file` to the trash.
+    pub fn retire(&mut self, file: String, now_ms: i64) {
+        self.trash.push(Trash { file, since_ms: now_ms });
+    }
+
+    /// Deletes trashed files whose grace has passed, and segment files that no
+    /// manifest names (left by a writer that died between writing and committing).
+    /// Called by the writer, holding the writer lock, before it writes.
+    pub fn collect_garbage(&mut self, store: &Store, now_ms: i64) -> Result<(), StoreError> {
+        let before = self.trash.len();
+        self.trash.retain(|t| {
+            if now_ms - t.since_ms >= TRASH_GRACE_MS {
+                // Already gone is as good as deleted.
+                let _ = fs::remove_file(store.dir().join(&t.file));
+                false
+            } else {
+                true
+            }
+        });
+        let known: std::collections::HashSet<&str> = Table::ALL
+            .iter()
+            .flat_map(|t| self.segments(*t).iter().map(|s| s.file.as_str()))
+            .chain(self.trash.iter().map(|t| t.file.as_str()))
+            .collect();
+        for t in Table::ALL {
+            let dir = store.dir().join(t.dir());
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let name = format!("{}/{}", t.dir(), entry.file_name().to_string_lossy());
+                if !known.contains(name.as_str()) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        if let Ok(entries) = fs::read_dir(store.tmp_dir()) {
+            for entry in entries.flatten() {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        if self.trash.len() != before {
+            self.save(store)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,353 @@
+//! The store: a directory of immutable zstd Parquet segments, a manifest naming the
+//! live ones, and an append-only triage log, queried through DuckDB views.
+//!
+//! Why this shape (docs/store-design.md has the measurements): DuckDB lets one
+//! process write a database file and nobody else open it meanwhile, but any number
+//! of processes can read Parquet files. So `store ingest` writes each batch as a new
+//! segment (written beside, fsynced, renamed into place, then named in a new
+//! manifest that replaces the old one by rename), triage actions are appended as
+//! lines under a file lock, and every reader (`store query`, `hunt`) builds views
+//! over the segments the manifest names when it starts a query. A reader never
+//! waits for the writer and never sees half a batch.
+//!
+//! ```text
+//! metron-store/            (0700)
+//!   MANIFEST.json          the live segments, replaced atomically
+//!   events/ alerts/ errors/  seg-00000001.parquet ...
+//!   triage.ndjson          append-only triage history
+//!   searches.ndjson        saved and recent hunt searches
+//!   writer.lock            held by the one process writing segments
+//!   tmp/                   batches being written
+//! ```
+
+mod ingest;
+mod maintain;
+mod manifest;
+mod read;
+mod shape;
+mod triage;
+
+pub use duckdb::types::Value as SqlValue;
+pub use ingest::DEFAULT_BATCH_ROWS;
+pub use ingest::{IngestSettings, IngestStage, IngestStats};
+pub use maintain::{compact, export, prune, stats, CompactStats, ExportFilter, ExportStats, PruneStats, StoreStats};
+pub use manifest::{Manifest, Segment};
+pub use read::{cell_text, clip, format_rows, OutputFormat, QueryError, QueryResult, Reader, RowWriter};
+pub use triage::{append_search, current_user, record, Status, TriageAction, STATUSES};
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Where a store is when nobody says: `./metron-store`.
+pub const DEFAULT_DIR: &str = "metron-store";
+
+/// The three kinds of records, each in its own set of segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Events,
+    Alerts,
+    Errors,
+}
+
+impl Table {
+    pub const ALL: [Table; 3] = [Table::Events, Table::Alerts, Table::Errors];
+
+    /// The folder of its segments, and the name of its raw view.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Table::Events => "events",
+            Table::Alerts => "alerts",
+            Table::Errors => "errors",
+        }
+    }
+
+    /// Which table a record goes to, by its `source.type`.
+    pub fn for_source_type(source_type: Option<&str>) -> Table {
+        match source_type {
+            Some("alert") => Table::Alerts,
+            Some("error") => Table::Errors,
+            _ => Table::Events,
+        }
+    }
+
+    /// The standard fields every segment of this table has, with their SQL types, so
+    /// that queries on them never fail and types agree across segments.
+    pub fn standard_columns(self) -> &'static [(&'static str, &'static str)] {
+        const COMMON: [(&str, &str); 3] = [("guid", "VARCHAR"), ("timestamp", "BIGINT"), ("source.type", "VARCHAR")];
+        const EVENTS: &[(&str, &str)] = &[
+            COMMON[0],
+            COMMON[1],
+            COMMON[2],
+            ("ip_src_addr", "VARCHAR"),
+            ("ip_src_port", "INTEGER"),
+            ("ip_dst_addr", "VARCHAR"),
+            ("ip_dst_port", "INTEGER"),
+            ("protocol", "VARCHAR"),
+            ("community_id", "VARCHAR"),
+            ("is_alert", "BOOLEAN"),
+            ("threat.triage.score", "DOUBLE"),
+            ("alerts", "VARCHAR[]"),
+        ];
+        const ALERTS: &[(&str, &str)] = &[
+            COMMON[0],
+            COMMON[1],
+            COMMON[2],
+            ("alert_id", "VARCHAR"),
+            ("count", "BIGINT"),
+            ("description", "VARCHAR"),
+            ("priority", "VARCHAR"),
+            ("designated_host", "VARCHAR"),
+            ("rule", "VARCHAR"),
+            ("rule.name", "VARCHAR"),
+            ("event_guid", "VARCHAR"),
+            ("ip_src_addr", "VARCHAR"),
+            ("ip_dst_addr", "VARCHAR"),
+            ("threat.triage.score", "DOUBLE"),
+            ("first_timestamp", "BIGINT"),
+            ("last_timestamp", "BIGINT"),
+        ];
+        const ERRORS: &[(&str, &str)] = &[
+            COMMON[0],
+            COMMON[1],
+            COMMON[2],
+            ("error_type", "VARCHAR"),
+            ("failed_sensor_type", "VARCHAR"),
+            ("message", "VARCHAR"),
+            ("raw_message", "VARCHAR"),
+            ("error_hash", "VARCHAR"),
+        ];
+        match self {
+            Table::Events => EVENTS,
+            Table::Alerts => ALERTS,
+            Table::Errors => ERRORS,
+        }
+    }
+}
+
+/// A problem with the store itself (not with one record).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{0}")]
+    Db(#[from] duckdb::Error),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "{0}: another metron process is writing to this store (store ingest, compact or prune); \
+         one writer at a time"
+    )]
+    Busy(PathBuf),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &Path, source: io::Error) -> StoreError {
+        StoreError::Io { path: path.to_owned(), source }
+    }
+}
+
+/// A store directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The store at `dir`, created (readable by its owner only) if it does not exist.
+    pub fn create(dir: &Path) -> Result<Store, StoreError> {
+        if !dir.exists() {
+            let mut b = fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(dir).map_err(|e| StoreError::io(dir, e))?;
+        }
+        let store = Store { dir: dir.to_owned() };
+        for t in Table::ALL {
+            let d = store.dir.join(t.dir());
+            fs::create_dir_all(&d).map_err(|e| StoreError::io(&d, e))?;
+        }
+        let tmp = store.tmp_dir();
+        fs::create_dir_all(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        for log in [store.triage_path(), store.searches_path()] {
+            if !log.exists() {
+                fs::File::create(&log).map_err(|e| StoreError::io(&log, e))?;
+            }
+        }
+        if !store.manifest_path().exists() {
+            Manifest::default().save(&store)?;
+        }
+        Ok(store)
+    }
+
+    /// An existing store; a clear error when `dir` is not one.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let store = Store { dir: dir.to_owned() };
+        if !store.manifest_path().is_file() {
+            return Err(StoreError::Invalid(format!(
+                "{}: no store here (no MANIFEST.json); `metron store ingest --store {}` makes one",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn manifest_path(&self) -> PathBuf {
+        self.dir.join("MANIFEST.json")
+    }
+
+    pub fn triage_path(&self) -> PathBuf {
+        self.dir.join("triage.ndjson")
+    }
+
+    pub fn searches_path(&self) -> PathBuf {
+        self.dir.join("searches.ndjson")
+    }
+
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+
+    /// Takes the writer lock (without waiting): segments are written by one process
+    /// at a time. Held until the returned file is dropped.
+    pub(crate) fn lock_writer(&self) -> Result<fs::File, StoreError> {
+        let path = self.dir.join("writer.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(fs::TryLockError::WouldBlock) => Err(StoreError::Busy(self.dir.clone())),
+            Err(fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+        }
+    }
+}
+
+/// A point in time from a flag: RFC 3339, `YYYY-MM-DD` (midnight UTC), epoch
+/// milliseconds, or a duration before `now_ms` (`7d`, `12h`, `30m`).
+pub fn parse_time(text: &str, now_ms: i64) -> Result<i64, String> {
+    let t = text.trim();
+    if let Some(ms) = crate::event::parse_rfc3339_ms(t) {
+        return Ok(ms);
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        if let Some(dt) = d.and_hms_opt(0, 0, 0) {
+            return Ok(dt.and_utc().timestamp_millis());
+        }
+    }
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().map_err(|_| format!("{t:?}: not a time"));
+    }
+    match crate::alert::parse_duration(t) {
+        Ok(d) => Ok(now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))),
+        Err(_) => Err(format!("{t:?}: not a time (RFC 3339, YYYY-MM-DD, epoch ms, or a duration ago: 7d, 12h)")),
+    }
+}
+
+/// A DuckDB connection that never reaches the network: extensions are neither
+/// installed nor loaded on demand (JSON and Parquet are built in).
+pub(crate) fn connect() -> Result<duckdb::Connection, StoreError> {
+    let config =
+        duckdb::Config::default().enable_autoload_extension(false)?.with("autoinstall_known_extensions", "false")?;
+    Ok(duckdb::Connection::open_in_memory_with_flags(config)?)
+}
+
+/// How every segment is written: zstd (level 1 compressed these events smaller than
+/// the default level, and faster), row groups of DuckDB's vector-aligned size.
+pub(crate) const PARQUET: &str = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880";
+
+/// `text` as an SQL string literal.
+pub(crate) fn sql_str(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `name` as an SQL identifier (field names have dots: `"source.type"`).
+pub(crate) fn sql_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Writes `bytes` to `path` so that it is either wholly there or not at all: a file
+/// beside it, fsynced, renamed over, and the directory fsynced.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| StoreError::io(&tmp, e))?;
+    f.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
+    sync_dir(path)
+}
+
+/// Makes a rename in `path`'s directory durable.
+pub(crate) fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    if let Some(parent) = path.parent() {
+        let dir = fs::File::open(parent).map_err(|e| StoreError::io(parent, e))?;
+        dir.sync_all().map_err(|e| StoreError::io(parent, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_routed_by_source_type() {
+        assert_eq!(Table::for_source_type(Some("alert")), Table::Alerts);
+        assert_eq!(Table::for_source_type(Some("error")), Table::Errors);
+        assert_eq!(Table::for_source_type(Some("zeek.conn")), Table::Events);
+        assert_eq!(Table::for_source_type(None), Table::Events);
+    }
+
+    #[test]
+    fn times_from_flags() {
+        let now = 1_700_000_000_000;
+        assert_eq!(parse_time("2023-11-14T22:13:20Z", now), Ok(now));
+        assert_eq!(parse_time("1970-01-02", now), Ok(86_400_000));
+        assert_eq!(parse_time("1234", now), Ok(1234));
+        assert_eq!(parse_time("1d", now), Ok(now - 86_400_000));
+        assert!(parse_time("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn sql_quoting_doubles_quotes() {
+        assert_eq!(sql_str("it's"), "'it''s'");
+        assert_eq!(sql_ident("a\"b.c"), "\"a\"\"b.c\"");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_store_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        Store::create(&dir).unwrap();
+        let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert!(Store::open(&dir).is_ok());
+        assert!(Store::open(tmp.path()).is_err());
+    }
+
+    #[test]
+    fn only_one_writer_at_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::create(tmp.path()).unwrap();
+        let held = store.lock_writer().unwrap();
+        assert!(matches!(store.lock_writer(), Err(StoreError::Busy(_))));
+        drop(held);
+        assert!(store.lock_writer().is_ok());
+    }
+}

@@ -1,0 +1,470 @@
+//! Reading the store: an in-memory DuckDB whose views name the live segments, and
+//! read-only SQL over them with table, NDJSON or CSV output.
+//!
+//! Views (the documented tables):
+//! - `events`: every event; standard fields typed, every other field a column.
+//! - `alert_records`: alert records as written (first records and de-dup updates).
+//! - `alerts`: one row per `alert_id` (its latest record, so the highest `count`),
+//!   with `status` (NEW when never triaged), `assignee`, `meta_alert`, `comments`,
+//!   `triaged_at`.
+//! - `errors`: error records.
+//! - `triage`: every triage action (`timestamp` is when, epoch ms).
+//! - `searches`: saved and recent hunt searches.
+
+use super::manifest::Manifest;
+use super::{connect, sql_ident, sql_str, Store, StoreError, Table};
+use duckdb::types::ValueRef;
+use serde_json::Value;
+use std::io::{self, Write};
+
+/// Columns of the triage log.
+pub(crate) const TRIAGE_COLUMNS: &str = "{action_id: 'VARCHAR', alert_id: 'VARCHAR', status: 'VARCHAR', \
+     comment: 'VARCHAR', assignee: 'VARCHAR', meta_alert: 'VARCHAR', who: 'VARCHAR', \"timestamp\": 'BIGINT'}";
+const SEARCH_COLUMNS: &str =
+    "{name: 'VARCHAR', query: 'VARCHAR', kind: 'VARCHAR', who: 'VARCHAR', \"timestamp\": 'BIGINT'}";
+
+/// A read connection over one store.
+pub struct Reader {
+    conn: duckdb::Connection,
+    store: Store,
+    manifest: Manifest,
+}
+
+impl Reader {
+    pub fn open(store: &Store) -> Result<Reader, StoreError> {
+        let mut r = Reader { conn: connect()?, store: store.clone(), manifest: Manifest::default() };
+        r.refresh()?;
+        Ok(r)
+    }
+
+    /// Re-reads the manifest and points the views at the segments live now.
+    pub fn refresh(&mut self) -> Result<(), StoreError> {
+        self.manifest = Manifest::load(&self.store)?;
+        let mut sql = String::new();
+        for (table, view) in [(Table::Events, "events"), (Table::Alerts, "alert_records"), (Table::Errors, "errors")] {
+            sql.push_str(&format!("CREATE OR REPLACE VIEW {view} AS {};\n", self.segments_select(table)));
+        }
+        sql.push_str(&format!(
+            "CREATE OR REPLACE VIEW triage AS {};\n",
+            log_select(&self.store.triage_path(), TRIAGE_COLUMNS)
+        ));
+        sql.push_str(&format!(
+            "CREATE OR REPLACE VIEW searches AS {};\n",
+            log_select(&self.store.searches_path(), SEARCH_COLUMNS)
+        ));
+        sql.push_str(ALERTS_VIEW);
+        self.conn.execute_batch(&sql)?;
+        Ok(())
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The connection, for callers that prepare their own statements.
+    pub fn connection(&self) -> &duckdb::Connection {
+        &self.conn
+    }
+
+    fn segments_select(&self, table: Table) -> String {
+        let files: Vec<String> = self
+            .manifest
+            .segments(table)
+            .iter()
+            .map(|s| sql_str(&self.store.dir().join(&s.file).to_string_lossy()))
+            .collect();
+        if files.is_empty() {
+            let cols: Vec<String> = table
+                .standard_columns()
+                .iter()
+                .map(|(n, t)| format!("CAST(NULL AS {t}) AS {}", sql_ident(n)))
+                .collect();
+            return format!("SELECT {} WHERE false", cols.join(", "));
+        }
+        format!("SELECT * FROM read_parquet([{}], union_by_name = true)", files.join(", "))
+    }
+
+    /// Runs one read-only query (a SELECT, WITH, FROM, DESCRIBE, ...) with `params`
+    /// bound to its `?`s, calling `row` for each result row in order. Values come as
+    /// JSON: numbers, strings, booleans, null; nested values as JSON; times and
+    /// other types as their text.
+    pub fn run(
+        &self,
+        sql: &str,
+        params: &[duckdb::types::Value],
+        mut row: impl FnMut(&[String], Vec<Value>) -> io::Result<()>,
+    ) -> Result<Vec<String>, QueryError> {
+        let inner = sql.trim().trim_end_matches(';').trim();
+        if inner.is_empty() {
+            return Err(QueryError::Sql("empty query".into()));
+        }
+        // As a subquery, the SQL can only read: COPY, ATTACH, INSERT and the like do
+        // not parse there.
+        let mut probe = self.conn.prepare(&format!("SELECT * FROM ({inner}\n) q LIMIT 0")).map_err(sql_err)?;
+        probe.execute(duckdb::params_from_iter(params)).map_err(sql_err)?;
+        let names = probe.column_names();
+        let schema = probe.schema();
+        let json: Vec<bool> =
+            (0..names.len()).map(|i| probe.column_logical_type(i).get_alias().as_deref() == Some("JSON")).collect();
+        drop(probe);
+        let mut kinds = Vec::with_capacity(names.len());
+        let mut exprs = Vec::with_capacity(names.len());
+        for (i, field) in schema.fields().iter().enumerate() {
+            let c = format!("c{i}");
+            let kind = if json[i] { Kind::Json } else { Kind::of(field.data_type()) };
+            exprs.push(match kind {
+                Kind::Plain => c,
+                Kind::Json => format!("CAST(to_json({c}) AS VARCHAR)"),
+                Kind::Text | Kind::Number => format!("CAST({c} AS VARCHAR)"),
+            });
+            kinds.push(kind);
+        }
+        let aliases: Vec<String> = (0..names.len()).map(|i| format!("c{i}")).collect();
+        let wrapped = if names.is_empty() {
+            format!("SELECT * FROM ({inner}\n) q")
+        } else {
+            format!("SELECT {} FROM ({inner}\n) q({})", exprs.join(", "), aliases.join(", "))
+        };
+        let mut stmt = self.conn.prepare(&wrapped).map_err(sql_err)?;
+        let mut rows = stmt.query(duckdb::params_from_iter(params)).map_err(sql_err)?;
+        while let Some(r) = rows.next().map_err(sql_err)? {
+            let mut values = Vec::with_capacity(names.len());
+            for (i, kind) in kinds.iter().enumerate() {
+                let v = r.get_ref(i).map_err(sql_err)?;
+                values.push(to_json(v, *kind));
+            }
+            row(&names, values).map_err(QueryError::Io)?;
+        }
+        Ok(names)
+    }
+
+    /// Runs a query and keeps every row.
+    pub fn query(&self, sql: &str, params: &[duckdb::types::Value]) -> Result<QueryResult, QueryError> {
+        let mut rows = Vec::new();
+        let columns = self.run(sql, params, |_, r| {
+            rows.push(r);
+            Ok(())
+        })?;
+        Ok(QueryResult { columns, rows })
+    }
+
+    /// A handle that cancels the query running on this reader (from another thread).
+    pub fn interrupt_handle(&self) -> std::sync::Arc<duckdb::InterruptHandle> {
+        self.conn.interrupt_handle()
+    }
+}
+
+/// A problem with a query: the SQL itself, or writing its rows.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    Sql(String),
+    #[error("{0}")]
+    Io(io::Error),
+}
+
+fn sql_err(e: duckdb::Error) -> QueryError {
+    QueryError::Sql(e.to_string())
+}
+
+/// All rows of a query.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl QueryResult {
+    /// The value in `column` of row `i`.
+    pub fn get(&self, i: usize, column: &str) -> Option<&Value> {
+        let c = self.columns.iter().position(|n| n == column)?;
+        self.rows.get(i)?.get(c)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Booleans, numbers, text: read as they are.
+    Plain,
+    /// Lists, structs, maps: as JSON.
+    Json,
+    /// HUGEINT and DECIMAL (sums are HUGEINT): their text, read back as a number.
+    Number,
+    /// Everything else (times, UUIDs, blobs): as DuckDB writes it.
+    Text,
+}
+
+impl Kind {
+    fn of(t: &duckdb::arrow::datatypes::DataType) -> Kind {
+        use duckdb::arrow::datatypes::DataType as D;
+        match t {
+            D::Boolean
+            | D::Int8
+            | D::Int16
+            | D::Int32
+            | D::Int64
+            | D::UInt8
+            | D::UInt16
+            | D::UInt32
+            | D::UInt64
+            | D::Float32
+            | D::Float64
+            | D::Utf8
+            | D::LargeUtf8
+            | D::Utf8View => Kind::Plain,
+            D::List(_) | D::LargeList(_) | D::FixedSizeList(..) | D::Struct(_) | D::Map(..) => Kind::Json,
+            D::Decimal128(..) | D::Decimal256(..) => Kind::Number,
+            _ => Kind::Text,
+        }
+    }
+}
+
+fn to_json(v: ValueRef<'_>, kind: Kind) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Boolean(b) => b.into(),
+        ValueRef::TinyInt(n) => n.into(),
+        ValueRef::SmallInt(n) => n.into(),
+        ValueRef::Int(n) => n.into(),
+        ValueRef::BigInt(n) => n.into(),
+        ValueRef::UTinyInt(n) => n.into(),
+        ValueRef::USmallInt(n) => n.into(),
+        ValueRef::UInt(n) => n.into(),
+        ValueRef::UBigInt(n) => n.into(),
+        ValueRef::Float(f) => serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number),
+        ValueRef::Double(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        ValueRef::Text(bytes) => {
+            let text = String::from_utf8_lossy(bytes);
+            match kind {
+                Kind::Json | Kind::Number => {
+                    serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
+                }
+                _ => Value::String(text.into_owned()),
+            }
+        }
+        other => Value::String(format!("{other:?}")),
+    }
+}
+
+/// A read of an append-only log with fixed columns; a torn last line (a writer
+/// killed mid-line) is skipped.
+fn log_select(path: &std::path::Path, columns: &str) -> String {
+    let empty = std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(true);
+    if empty {
+        // read_json needs something to read.
+        let cols: Vec<String> = columns
+            .trim_matches(|c| c == '{' || c == '}')
+            .split(',')
+            .filter_map(|c| {
+                let (name, ty) = c.split_once(':')?;
+                Some(format!("CAST(NULL AS {}) AS {}", ty.trim().trim_matches('\''), name.trim()))
+            })
+            .collect();
+        return format!("SELECT {} WHERE false", cols.join(", "));
+    }
+    format!(
+        "SELECT * FROM read_json({}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)",
+        sql_str(&path.to_string_lossy())
+    )
+}
+
+/// One row per alert: its latest record, with the current triage state.
+const ALERTS_VIEW: &str = "
+CREATE OR REPLACE VIEW alerts AS
+WITH latest AS (
+    SELECT * FROM alert_records
+    QUALIFY row_number() OVER (PARTITION BY alert_id ORDER BY \"count\" DESC NULLS LAST, \"timestamp\" DESC) = 1
+), state AS (
+    SELECT alert_id,
+           arg_max(status, \"timestamp\") FILTER (WHERE status IS NOT NULL) AS status,
+           arg_max(assignee, \"timestamp\") FILTER (WHERE assignee IS NOT NULL) AS assignee,
+           arg_max(meta_alert, \"timestamp\") FILTER (WHERE meta_alert IS NOT NULL) AS meta_alert,
+           count(comment) AS comments,
+           max(\"timestamp\") AS triaged_at
+    FROM triage GROUP BY alert_id
+)
+SELECT latest.*,
+       coalesce(state.status, 'NEW') AS status,
+       state.assignee AS assignee,
+       nullif(state.meta_alert, '') AS meta_alert,
+       coalesce(state.comments, 0) AS comments,
+       state.triaged_at AS triaged_at
+FROM latest LEFT JOIN state ON latest.alert_id = state.alert_id;
+";
+
+/// How query results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Ndjson,
+    Csv,
+}
+
+impl OutputFormat {
+    pub fn parse(name: &str) -> Option<OutputFormat> {
+        match name {
+            "table" => Some(OutputFormat::Table),
+            "ndjson" | "json" => Some(OutputFormat::Ndjson),
+            "csv" => Some(OutputFormat::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// The text of a value in a table or CSV cell: strings bare, null empty.
+pub fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Streams rows as NDJSON or CSV (a CSV header first, even with no rows).
+pub struct RowWriter {
+    format: OutputFormat,
+    header_done: bool,
+}
+
+impl RowWriter {
+    pub fn new(format: OutputFormat) -> RowWriter {
+        RowWriter { format, header_done: false }
+    }
+
+    pub fn row(&mut self, out: &mut dyn Write, columns: &[String], row: &[Value]) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Csv => {
+                let mut w = csv::WriterBuilder::new().from_writer(&mut *out);
+                if !self.header_done {
+                    w.write_record(columns).map_err(io::Error::other)?;
+                    self.header_done = true;
+                }
+                w.write_record(row.iter().map(cell_text)).map_err(io::Error::other)?;
+                w.flush()
+            }
+            _ => {
+                let mut obj = serde_json::Map::with_capacity(columns.len());
+                for (c, v) in columns.iter().zip(row) {
+                    obj.insert(c.clone(), v.clone());
+                }
+                serde_json::to_writer(&mut *out, &obj)?;
+                out.write_all(b"\n")
+            }
+        }
+    }
+
+    pub fn finish(&mut self, out: &mut dyn Write, columns: &[String]) -> io::Result<()> {
+        if self.format == OutputFormat::Csv && !self.header_done {
+            let mut w = csv::WriterBuilder::new().from_writer(&mut *out);
+            w.write_record(columns).map_err(io::Error::other)?;
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes rows in `format`. Table cells are cleaned of control characters (log data
+/// is hostile) and cut to `max_width` characters.
+pub fn format_rows(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    columns: &[String],
+    rows: &[Vec<Value>],
+    max_width: usize,
+) -> io::Result<()> {
+    if format != OutputFormat::Table {
+        let mut w = RowWriter::new(format);
+        for r in rows {
+            w.row(out, columns, r)?;
+        }
+        return w.finish(out, columns);
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| clip(&crate::text::sanitize(&cell_text(v)).replace('\t', " "), max_width)).collect())
+        .collect();
+    let header: Vec<String> = columns.iter().map(|c| clip(&crate::text::sanitize(c), max_width)).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    for r in &cells {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(width(c));
+        }
+    }
+    let line = |out: &mut dyn Write, r: &[String]| -> io::Result<()> {
+        let mut s = String::new();
+        for (i, (c, w)) in r.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                s.push_str("  ");
+            }
+            s.push_str(c);
+            if i + 1 < r.len() {
+                s.push_str(&" ".repeat(w.saturating_sub(width(c))));
+            }
+        }
+        writeln!(out, "{s}")
+    };
+    line(out, &header)?;
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    line(out, &rule)?;
+    for r in &cells {
+        line(out, r)?;
+    }
+    writeln!(out, "({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" })
+}
+
+fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` cut to at most `max` columns, with an ellipsis when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_are_cleaned_and_clipped() {
+        let cols = vec!["a".to_owned(), "b".to_owned()];
+        let rows = vec![vec![Value::from("x\x1b]2;pwned\x07y"), Value::from(12)]];
+        let mut out = Vec::new();
+        format_rows(&mut out, OutputFormat::Table, &cols, &rows, 40).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(text.contains("(1 row)"));
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
+
+    #[test]
+    fn csv_and_ndjson_keep_values() {
+        let cols = vec!["a".to_owned(), "n".to_owned()];
+        let rows = vec![vec![Value::from("x,y"), Value::Null]];
+        let mut out = Vec::new();
+        format_rows(&mut out, OutputFormat::Csv, &cols, &rows, 40).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a,n\n\"x,y\",\n");
+        let mut out = Vec::new();
+        format_rows(&mut out, OutputFormat::Ndjson, &cols, &rows, 40).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "{\"a\":\"x,y\",\"n\":null}\n");
+    }
+}

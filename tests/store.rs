@@ -1,0 +1,410 @@
+//! `metron store`: a real store on disk, driven through the binary as a user would.
+
+mod common;
+
+use common::{lines, metron, testdata};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Events of the WRCCDC Zeek logs (conn, dns, ssl, x509, notice, weird), parsed by metron.
+fn zeek_events() -> Vec<u8> {
+    let dir = testdata("zeek/wrccdc2018-tsv");
+    let mut cmd = metron();
+    cmd.arg("parse").arg("-q");
+    for log in ["conn", "dns", "ssl", "x509", "notice", "weird"] {
+        cmd.arg(dir.join(format!("{log}.log")));
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+fn ingest(store: &Path, input: &[u8], extra: &[&str]) -> std::process::Output {
+    metron().args(["store", "ingest", "--store"]).arg(store).args(extra).write_stdin(input.to_vec()).output().unwrap()
+}
+
+fn query(store: &Path, sql: &str) -> Vec<Value> {
+    let out = metron().args(["store", "query", "--format", "ndjson", "--store"]).arg(store).arg(sql).output().unwrap();
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    lines(&out.stdout)
+}
+
+fn count(store: &Path, sql: &str) -> u64 {
+    let rows = query(store, sql);
+    rows[0].as_object().and_then(|o| o.values().next()).and_then(Value::as_u64).unwrap()
+}
+
+/// Equal as JSON, numbers compared as numbers (DuckDB reads 3 and 3.0 alike).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-9,
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        _ => a == b,
+    }
+}
+
+#[test]
+fn every_field_of_every_event_comes_back_as_it_went_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let input = zeek_events();
+    let sent = lines(&input);
+    assert!(sent.len() > 900, "{}", sent.len());
+    let out = ingest(&store, &input, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stored = query(&store, "SELECT * FROM events");
+    assert_eq!(stored.len(), sent.len());
+    let by_guid: std::collections::HashMap<&str, &Value> =
+        stored.iter().map(|e| (e["guid"].as_str().unwrap(), e)).collect();
+    for e in &sent {
+        let got = by_guid[e["guid"].as_str().unwrap()];
+        for (k, v) in e.as_object().unwrap() {
+            assert!(same(v, &got[k]), "{k}: sent {v}, stored {}", got[k]);
+        }
+        // Nothing added but columns other events have (null here).
+        for (k, v) in got.as_object().unwrap() {
+            assert!(v.is_null() || e.get(k).is_some(), "{k} = {v} was not sent");
+        }
+    }
+    // The standard fields are typed columns.
+    let types = query(&store, "SELECT column_name, column_type FROM (DESCRIBE events)");
+    let ty = |c: &str| types.iter().find(|r| r["column_name"] == c).map(|r| r["column_type"].clone());
+    assert_eq!(ty("timestamp"), Some(json!("BIGINT")));
+    assert_eq!(ty("ip_src_port"), Some(json!("INTEGER")));
+    assert_eq!(ty("is_alert"), Some(json!("BOOLEAN")));
+}
+
+#[test]
+fn ingesting_the_same_input_twice_adds_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let input = zeek_events();
+    let n = lines(&input).len() as u64;
+    assert!(ingest(&store, &input, &["--batch-rows", "300"]).status.success());
+    let again = ingest(&store, &input, &["--batch-rows", "250"]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains(&format!("{} duplicates", metron::io::thousands(n))));
+    assert_eq!(count(&store, "SELECT count(*) FROM events"), n);
+    assert_eq!(count(&store, "SELECT count(DISTINCT guid) FROM events"), n);
+    // Records without a guid get one from their content, so they too are stored once.
+    let bare = b"{\"source.type\":\"custom\",\"msg\":\"a\"}\n{\"source.type\":\"custom\",\"msg\":\"b\"}\n";
+    assert!(ingest(&store, bare, &[]).status.success());
+    assert!(ingest(&store, bare, &[]).status.success());
+    assert_eq!(count(&store, "SELECT count(*) FROM events WHERE \"source.type\" = 'custom'"), 2);
+}
+
+/// Alert records of one alert: the first, then a de-dup update with the final count.
+fn alert_records(id: &str) -> Vec<u8> {
+    let first = json!({"source.type": "alert", "alert_id": id, "guid": format!("{id}-1"), "timestamp": 1_700_000_000_000i64,
+        "description": "beacon", "priority": "HIGH", "designated_host": "10.0.0.1", "rule": "r1", "count": 1});
+    let update = json!({"source.type": "alert", "alert_id": id, "guid": format!("{id}-2"), "timestamp": 1_700_000_000_000i64,
+        "description": "beacon", "priority": "HIGH", "designated_host": "10.0.0.1", "rule": "r1", "count": 1000,
+        "alert_update": "end_of_input"});
+    format!("{first}\n{update}\n").into_bytes()
+}
+
+#[test]
+fn alert_updates_apply_once_and_triage_is_kept_with_who_and_when() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let input = alert_records("A1");
+    assert!(ingest(&store, &input, &[]).status.success());
+    assert!(ingest(&store, &input, &[]).status.success());
+    let alerts = query(&store, "SELECT alert_id, \"count\", status FROM alerts");
+    assert_eq!(alerts, vec![json!({"alert_id": "A1", "count": 1000, "status": "NEW"})]);
+
+    let triage = |args: &[&str]| {
+        metron().args(["store", "triage", "--store"]).arg(&store).args(args).env("USER", "ana").output().unwrap()
+    };
+    let out = triage(&["A1", "--status", "escalate", "--comment", "beaconing to known C2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(triage(&["A1", "--assign", "bob", "--who", "lead"]).status.success());
+    let unknown = triage(&["A1", "NOPE", "NOPE2", "--status", "OPEN"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("NOPE, NOPE2"), "{err}");
+    assert_eq!(triage(&["A1", "--status", "closed"]).status.code(), Some(2));
+
+    let a = query(&store, "SELECT status, assignee, comments FROM alerts");
+    assert_eq!(a, vec![json!({"status": "ESCALATE", "assignee": "bob", "comments": 1})]);
+    let history = query(&store, "SELECT status, comment, assignee, who FROM triage ORDER BY \"timestamp\", action_id");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["who"], "ana");
+    assert_eq!(history[0]["comment"], "beaconing to known C2");
+    assert_eq!(history[1]["who"], "lead");
+}
+
+#[test]
+fn new_fields_and_changed_types_never_fail_an_ingest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let one = b"{\"guid\":\"g1\",\"source.type\":\"t\",\"a\":1}\n";
+    let two = b"{\"guid\":\"g2\",\"source.type\":\"t\",\"a\":\"text now\",\"b\":[1,2]}\n";
+    // Keys that differ only in case cannot both be DuckDB columns: kept whole as JSON.
+    let three = b"{\"guid\":\"g3\",\"source.type\":\"t\",\"Host\":\"x\",\"host\":\"y\"}\n";
+    for batch in [&one[..], two, three] {
+        let out = ingest(&store, batch, &[]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let rows = query(&store, "SELECT guid, a, b, event FROM events ORDER BY guid");
+    assert_eq!(rows[0]["a"], "1");
+    assert_eq!(rows[1]["a"], "text now");
+    assert_eq!(rows[1]["b"], json!([1, 2]));
+    assert_eq!(rows[2]["guid"], "g3");
+    let whole = &rows[2]["event"];
+    assert_eq!((whole["Host"].clone(), whole["host"].clone()), (json!("x"), json!("y")), "{whole}");
+}
+
+#[test]
+fn bad_lines_become_error_records_and_the_rest_is_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let input = b"{\"guid\":\"g1\",\"source.type\":\"t\"}\nnot json\n[1,2]\n{\"guid\":\"g2\",\"source.type\":\"t\"}\n";
+    let errors = tmp.path().join("errors.ndjson");
+    let out = ingest(&store, input, &["--errors", errors.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(count(&store, "SELECT count(*) FROM events"), 2);
+    let errs = lines(&std::fs::read(&errors).unwrap());
+    assert_eq!(errs.len(), 2);
+    assert_eq!(errs[0]["error_type"], "store_error");
+    assert_eq!(errs[0]["line"], 2);
+    // Error records in the input are stored in `errors`.
+    assert!(ingest(&store, &std::fs::read(&errors).unwrap(), &[]).status.success());
+    assert_eq!(count(&store, "SELECT count(*) FROM errors WHERE error_type = 'store_error'"), 2);
+}
+
+#[test]
+fn queries_are_read_only_and_sql_errors_are_clear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    assert!(ingest(&store, b"{\"guid\":\"g1\",\"source.type\":\"t\"}\n", &[]).status.success());
+    for sql in
+        ["COPY events TO '/tmp/x.parquet'", "DROP VIEW events", "INSERT INTO x VALUES (1)", "SELECT * FROM nowhere"]
+    {
+        let out = metron().args(["store", "query", "--store"]).arg(&store).arg(sql).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{sql}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("error"), "{sql}");
+    }
+    assert_eq!(count(&store, "SELECT count(*) FROM events"), 1);
+    let out = metron()
+        .args(["store", "query", "--store"])
+        .arg(&store)
+        .args(["--param", "t", "--format", "csv", "SELECT guid FROM events WHERE \"source.type\" = ?"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "guid\ng1\n");
+    let missing = metron().args(["store", "query", "--store"]).arg(tmp.path().join("none")).arg("SELECT 1").output();
+    assert_eq!(missing.unwrap().status.code(), Some(2));
+}
+
+#[test]
+fn table_output_neutralizes_escape_sequences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let hostile = json!({"guid": "g1", "source.type": "t", "uri": "/a\u{1b}]2;pwned\u{7}\u{1b}[2J"});
+    assert!(ingest(&store, format!("{hostile}\n").as_bytes(), &[]).status.success());
+    let out = metron()
+        .args(["store", "query", "--format", "table", "--store"])
+        .arg(&store)
+        .arg("SELECT uri FROM events")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    assert!(text.contains("]2;pwned"), "{text}");
+}
+
+#[test]
+fn export_is_read_back_by_duckdb_with_the_same_rows_and_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let input = zeek_events();
+    let n = lines(&input).len() as i64;
+    assert!(ingest(&store, &input, &[]).status.success());
+    let lake = tmp.path().join("lake");
+    let out = metron().args(["store", "export", "--store"]).arg(&store).arg("--parquet").arg(&lake).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // DuckDB itself, not metron, reads the lake.
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let glob = format!("{}/**/*.parquet", lake.display());
+    let (rows, days, types): (i64, i64, i64) = db
+        .query_row(
+            "SELECT count(*), count(DISTINCT day), count(DISTINCT source_type) \
+             FROM read_parquet(?, hive_partitioning = true, union_by_name = true)",
+            [&glob],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(rows, n);
+    assert!(days >= 1 && types == 6, "{days} days, {types} types");
+    let stored = query(&store, "SELECT sum(ip_src_port), count(DISTINCT uid), sum(\"timestamp\") FROM events");
+    let (ports, uids, ts): (i64, i64, i64) = db
+        .query_row(
+            "SELECT sum(ip_src_port), count(DISTINCT uid), sum(\"timestamp\") \
+             FROM read_parquet(?, hive_partitioning = true, union_by_name = true)",
+            [&glob],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let s = stored[0].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(s, vec![ports, uids, ts]);
+    let day_dirs = std::fs::read_dir(&lake).unwrap().count();
+    assert!(day_dirs >= 1);
+}
+
+#[test]
+fn prune_removes_old_records_and_stats_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let now = metron::event::now_ms();
+    let mut input = String::new();
+    for (i, age_days) in [200, 100, 10, 1].iter().enumerate() {
+        let ts = now - age_days * 86_400_000;
+        input.push_str(&format!("{{\"guid\":\"g{i}\",\"source.type\":\"t\",\"timestamp\":{ts}}}\n"));
+    }
+    input.push_str("{\"guid\":\"gx\",\"source.type\":\"u\"}\n");
+    assert!(ingest(&store, input.as_bytes(), &[]).status.success());
+    let out = metron().args(["store", "prune", "--older-than", "90d", "--store"]).arg(&store).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let left = query(&store, "SELECT guid FROM events ORDER BY guid");
+    assert_eq!(left, vec![json!({"guid": "g2"}), json!({"guid": "g3"}), json!({"guid": "gx"})]);
+    let stats = metron().args(["store", "stats", "--store"]).arg(&store).output().unwrap();
+    let text = String::from_utf8_lossy(&stats.stdout);
+    assert!(text.contains("events       3"), "{text}");
+    assert!(text.contains("bytes per event"), "{text}");
+}
+
+/// A real ingest process killed with SIGKILL mid-way leaves whole batches only, and
+/// running it again completes the store to exactly the input.
+#[cfg(unix)]
+#[test]
+fn kill_9_mid_ingest_leaves_whole_batches_and_a_rerun_completes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let data = tmp.path().join("events.ndjson");
+    let total = 200_000u64;
+    let gen = metron().args(["generate", "zeek-conn", "-n", &total.to_string()]).output().unwrap();
+    let parsed = metron().args(["parse", "-q"]).write_stdin(gen.stdout).output().unwrap();
+    std::fs::write(&data, &parsed.stdout).unwrap();
+    let batch = 2_000u64;
+    let bin = assert_cmd::cargo::cargo_bin("metron");
+    let mut child = std::process::Command::new(&bin)
+        .args(["store", "ingest", "-q", "--batch-rows", &batch.to_string(), "--store"])
+        .arg(&store)
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for a few committed segments, then kill.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let manifest = std::fs::read_to_string(store.join("MANIFEST.json")).unwrap_or_default();
+        if manifest.matches("seg-").count() >= 3 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the ingest ended before it could be killed");
+        assert!(Instant::now() < deadline, "no segments after 120 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = count(&store, "SELECT count(*) FROM events");
+    assert!(partial > 0 && partial < total, "{partial}");
+    assert_eq!(partial % batch, 0, "only whole batches: {partial}");
+    let out = metron().args(["store", "ingest", "-q", "--store"]).arg(&store).arg(&data).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&store, "SELECT count(*) FROM events"), total);
+    assert_eq!(count(&store, "SELECT count(DISTINCT guid) FROM events"), total);
+}
+
+/// `store ingest --follow` keeps running while a query and a triage action use the
+/// same store.
+#[test]
+fn queries_and_triage_run_while_a_follow_ingest_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let feed = tmp.path().join("feed.ndjson");
+    std::fs::write(&feed, alert_records("F1")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("metron");
+    let mut child = std::process::Command::new(&bin)
+        .args(["store", "ingest", "-F", "--flush-interval", "100ms", "--store"])
+        .arg(&store)
+        .arg(&feed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait_for = |sql: &str, want: u64| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if store.join("MANIFEST.json").exists() && count(&store, sql) == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{sql} never reached {want}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("SELECT count(*) FROM alerts", 1);
+    let out = metron().args(["store", "triage", "F1", "--status", "OPEN", "--store"]).arg(&store).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&feed).unwrap();
+        for i in 0..50 {
+            writeln!(f, "{}", json!({"guid": format!("e{i}"), "source.type": "t", "timestamp": i})).unwrap();
+        }
+    }
+    wait_for("SELECT count(*) FROM events", 50);
+    assert_eq!(query(&store, "SELECT status FROM alerts"), vec![json!({"status": "OPEN"})]);
+    assert!(child.try_wait().unwrap().is_none(), "the follow ingest stopped");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_second_writer_is_refused_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let feed = tmp.path().join("feed.ndjson");
+    std::fs::write(&feed, "").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("metron");
+    let mut child = std::process::Command::new(&bin)
+        .args(["store", "ingest", "-F", "--store"])
+        .arg(&store)
+        .arg(&feed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The follow ingest holds the writer lock once it has made the store.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !store.join("MANIFEST.json").exists() {
+        assert!(Instant::now() < deadline, "the follow ingest made no store");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let out = ingest(&store, b"{\"guid\":\"x\"}\n", &[]);
+    assert!(child.try_wait().unwrap().is_none(), "the follow ingest stopped");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one writer at a time"));
+}
+
+#[test]
+fn many_small_batches_are_compacted_without_losing_a_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let input = zeek_events();
+    let n = lines(&input).len() as u64;
+    let out = ingest(&store, &input, &["--batch-rows", "25"]);
+    assert!(out.status.success());
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(store.join("MANIFEST.json")).unwrap()).unwrap();
+    let segments = manifest["events"].as_array().unwrap().len();
+    assert!(segments < 10, "{segments} segments after compaction");
+    assert_eq!(count(&store, "SELECT count(*) FROM events"), n);
+    assert_eq!(count(&store, "SELECT count(DISTINCT guid) FROM events"), n);
+}
