@@ -34,7 +34,7 @@ use crate::event::{fields, now_ms, Event};
 use crate::io::Output;
 use crate::stage::{Stage, StageConfig, StageError};
 use dedup::{Dedup, DedupStats, Seen};
-use rules::{EvalCache, LoadError, MatchState, Rule, RuleSet};
+use rules::{LoadError, MatchState, Rule, RuleSet};
 use serde::Deserialize;
 use serde_json::Value;
 use std::num::NonZeroUsize;
@@ -331,7 +331,7 @@ impl AlertStage {
     /// expressions failed to evaluate.
     fn match_rules(&mut self, event: &Event, fired: &mut Vec<usize>) -> u64 {
         fired.clear();
-        self.state.cache = EvalCache::default();
+        self.state.cache.start();
         self.rules.fire(event, &mut self.state, fired);
         self.state.cache.expression_errors
     }

@@ -219,13 +219,75 @@ impl ListCheck {
     }
 }
 
-/// Per-event state shared by the rules evaluated on it: the CEL scope is built at most
-/// once, and only when an expression rule applies.
+/// State shared by the rules evaluated on an event: the CEL scope is built at most
+/// once, and only when an expression rule applies. Kept from one event to the next:
+/// the answers of expressions that read known fields, by the values of those fields.
 #[derive(Default)]
 pub struct EvalCache {
     scope: Option<Scope>,
     /// Expression evaluation failures (a missing field): counted, not alerts.
     pub expression_errors: u64,
+    /// CEL is side-effect free, so an expression given the same fields gives the same
+    /// answer (`None`: an evaluation error): converting the fields to CEL and
+    /// evaluating costs far more than looking the answer up. Keyed by the expression's
+    /// text and its fields as JSON; cleared when full.
+    answers: HashMap<Vec<u8>, Option<bool>, foldhash::fast::RandomState>,
+    key: Vec<u8>,
+}
+
+/// Expression answers remembered at most.
+const MAX_ANSWERS: usize = 4096;
+
+impl EvalCache {
+    /// Forgets the previous event (not the answers).
+    pub fn start(&mut self) {
+        self.scope = None;
+        self.expression_errors = 0;
+    }
+
+    fn answer(&mut self, answer: Option<bool>) -> bool {
+        if answer.is_none() {
+            self.expression_errors += 1;
+        }
+        answer.unwrap_or(false)
+    }
+
+    /// An expression on the fields `keys` of `event`, answered from memory when it
+    /// has seen the same values.
+    fn eval_on(&mut self, expr: &Expr, keys: &[String], event: &Event) -> bool {
+        self.key.clear();
+        self.key.extend_from_slice(expr.source().as_bytes());
+        let mut written = true;
+        for k in keys {
+            if let Some(v) = event.get(k.as_str()) {
+                // A missing field writes nothing; keys come in one order, so the text
+                // names the fields present and their values.
+                self.key.push(0);
+                written &= serde_json::to_writer(&mut self.key, k).is_ok();
+                self.key.push(0);
+                written &= serde_json::to_writer(&mut self.key, v).is_ok();
+            }
+        }
+        if written {
+            if let Some(&a) = self.answers.get(&self.key) {
+                return self.answer(a);
+            }
+        }
+        let mut small = crate::event::event_with_capacity(keys.len());
+        for k in keys {
+            if let Some(v) = event.get(k.as_str()) {
+                small.insert(k.clone(), v.clone());
+            }
+        }
+        let a = expr.eval_bool(&Scope::new(&small)).ok();
+        if written {
+            if self.answers.len() >= MAX_ANSWERS {
+                self.answers.clear();
+            }
+            self.answers.insert(self.key.clone(), a);
+        }
+        self.answer(a)
+    }
 }
 
 impl Rule {
@@ -250,28 +312,10 @@ impl Rule {
                         .any(|f| event.get(f.as_str()).and_then(Value::as_str).is_some_and(|s| matcher.is_match(s)))
                 }
             }
-            Check::Expression { expr, keys } => {
-                let projected;
-                let scope = match keys {
-                    Some(keys) => {
-                        let mut small = crate::event::event_with_capacity(keys.len());
-                        for k in keys {
-                            if let Some(v) = event.get(k.as_str()) {
-                                small.insert(k.clone(), v.clone());
-                            }
-                        }
-                        projected = Scope::new(&small);
-                        &projected
-                    }
-                    None => cache.scope.get_or_insert_with(|| Scope::new(event)),
-                };
-                match expr.eval_bool(scope) {
-                    Ok(b) => b,
-                    Err(_) => {
-                        cache.expression_errors += 1;
-                        false
-                    }
-                }
+            Check::Expression { expr, keys: Some(keys) } => cache.eval_on(expr, keys, event),
+            Check::Expression { expr, keys: None } => {
+                let answer = expr.eval_bool(cache.scope.get_or_insert_with(|| Scope::new(event))).ok();
+                cache.answer(answer)
             }
         }
     }
@@ -1014,6 +1058,35 @@ rules:
         let e = ev(json!({"ip_dst_addr": "10.0.0.1"}));
         assert!(!set.rules[5].matches(None, &e, &mut cache));
         assert_eq!(cache.expression_errors, 1);
+    }
+
+    /// Answers remembered by the values an expression reads are the answers it gives:
+    /// a field missing is not a field null, other fields do not count, and an error
+    /// is counted on every event that meets it.
+    #[test]
+    fn expression_answers_are_remembered_by_the_values_they_read() {
+        let (set, errors) = load_text("id: e\nkind: expression\nexpression: 'e[\"p\"] == null || e[\"p\"] > 10'\n");
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut cache = EvalCache::default();
+        let cases = [
+            (json!({"p": 11}), true, 0),
+            (json!({"p": 5, "q": 1}), false, 0),
+            (json!({"p": 11, "q": 2}), true, 0),
+            (json!({"p": 11.5}), true, 0),
+            (json!({"p": null}), true, 0),
+            (json!({"q": 1}), false, 1),
+            (json!({"q": 1}), false, 1),
+            (json!({"p": "x"}), false, 1),
+            (json!({"p": "x"}), false, 1),
+        ];
+        for _ in 0..2 {
+            for (e, fires, errors) in &cases {
+                cache.start();
+                assert_eq!(set.rules[0].matches(None, &ev(e.clone()), &mut cache), *fires, "{e}");
+                assert_eq!(cache.expression_errors, *errors, "{e}");
+            }
+        }
+        assert_eq!(cache.answers.len(), 6);
     }
 
     #[test]
