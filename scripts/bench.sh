@@ -60,10 +60,34 @@ report "metron label (zeek conn, ~1% hits)" "$N" "$s_label" "$m_label"
 read -r s_alert m_alert < <(measure taskset -c 0 "$BIN" alert -q --rules testdata/sigma/network \
   --alerts /dev/null "$WORK/eve.ndjson")
 report "metron alert (sigma network rules)" "$N" "$s_alert" "$m_alert"
+# alert's goal: 100 Sigma rules (the network rules over and over, each with an id and
+# title of its own) plus a few rules of every other kind, as in benches/alert.rs
+mkdir -p "$WORK/rules/sigma"
+shipped=()
+while IFS= read -r f; do shipped+=("$f"); done < <(LC_ALL=C ls testdata/sigma/network/*.yml)
+for i in $(seq 0 99); do
+  sed -e "s/^id: .*/id: bench-$i/" -e "s/^title: \(.*\)/title: \1 #$i/" "${shipped[$((i % ${#shipped[@]}))]}" \
+    > "$WORK/rules/sigma/r$(printf %03d "$i").yml"
+done
+block=$(for i in $(seq 0 199); do printf '"203.0.%d.%d/32", ' $((i / 250)) $((i % 250)); done)
+cat > "$WORK/rules/ours.yml" <<EOF
+rules:
+  - {id: ids, kind: all, source_types: [suricata.alert, snort]}
+  - {id: intel, kind: intel}
+  - {id: block, kind: list, block: [${block%, }]}
+  - {id: outside, kind: list, fields: [ip_src_addr], allow: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}
+  - id: words
+    kind: keyword
+    keywords: [mimikatz, cobaltstrike, "powershell -enc", ".onion", "xmrig", "ngrok.io"]
+    fields: [dns.rrname, http.hostname, query, uri]
+  - {id: c2-port, kind: expression, expression: 'e[?"ip_dst_port"].orValue(0) == 4444'}
+EOF
+read -r s_al100 m_al100 < <(measure taskset -c 0 "$BIN" alert -q --rules "$WORK/rules" --alerts /dev/null "$WORK/eve.ndjson")
+report "metron alert (100 sigma + 6 others)" "$N" "$s_al100" "$m_al100"
 read -r s_jqeve m_jqeve < <(measure taskset -c 0 jq -c . "$WORK/eve.ndjson")
 report "jq -c . (parsed EVE events)" "$N" "$s_jqeve" "$m_jqeve"
-awk -v a="$s_jq" -v e="$s_enr" -v l="$s_label" -v j="$s_jqeve" -v al="$s_alert" \
-  'BEGIN { printf "ratio vs jq: enrich %.1fx, label %.1fx, alert %.1fx\n", a / e, a / l, j / al }'
+awk -v a="$s_jq" -v e="$s_enr" -v l="$s_label" -v j="$s_jqeve" -v al="$s_alert" -v h="$s_al100" \
+  'BEGIN { printf "ratio vs jq: enrich %.1fx, label %.1fx, alert %.1fx (100 sigma rules %.1fx)\n", a / e, a / l, j / al, j / h }'
 
 if [ "${BENCH_10X:-0}" = 1 ]; then
   # Memory stays flat as input grows: 10x the lines, streamed from stdin.

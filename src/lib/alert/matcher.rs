@@ -43,7 +43,7 @@ impl Node {
 }
 
 /// Where a field's value comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FieldRef {
     Name(String),
     /// The file extension of the path in a URI field (Sigma's `c-uri-extension`,
@@ -67,7 +67,7 @@ pub struct FieldTest {
     pub all: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StrOp {
     Eq,
     Contains,
@@ -75,7 +75,7 @@ pub enum StrOp {
     EndsWith,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cmp {
     Gt,
     Gte,
@@ -163,12 +163,17 @@ impl FieldTest {
 }
 
 impl Pattern {
-    fn matches_value(&self, value: Option<&Value>) -> bool {
+    /// Whether the pattern matches a value (an array when any element does).
+    pub fn matches_value(&self, value: Option<&Value>) -> bool {
         if let Some(Value::Array(items)) = value {
             return items.iter().any(|v| self.matches_value(Some(v)));
         }
         let text = value.and_then(scalar_text);
-        let lower = text.as_deref().map(lowercase);
+        // Only a case-insensitive literal reads the lower-cased text.
+        let lower = match self {
+            Pattern::Str { cased: false, .. } => text.as_deref().map(lowercase),
+            _ => None,
+        };
         self.matches_prepared(value, text.as_deref(), lower.as_deref())
     }
 
@@ -209,7 +214,7 @@ impl Pattern {
 
 /// The text a scalar is compared as: numbers and booleans by their JSON text, so that
 /// Sigma's `137` and `'true'` compare the same way whatever type the sensor logged.
-fn scalar_text(v: &Value) -> Option<Cow<'_, str>> {
+pub fn scalar_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::String(s) => Some(Cow::Borrowed(s)),
         Value::Number(n) => Some(Cow::Owned(n.to_string())),

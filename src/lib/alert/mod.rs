@@ -25,6 +25,7 @@ pub mod condition;
 pub mod dedup;
 pub mod logsource;
 pub mod matcher;
+pub mod program;
 pub mod rules;
 pub mod sigma;
 
@@ -33,7 +34,7 @@ use crate::event::{fields, now_ms, Event};
 use crate::io::Output;
 use crate::stage::{Stage, StageConfig, StageError};
 use dedup::{Dedup, DedupStats, Seen};
-use rules::{EvalCache, LoadError, Rule, RuleSet};
+use rules::{LoadError, MatchState, Rule, RuleSet};
 use serde::Deserialize;
 use serde_json::Value;
 use std::num::NonZeroUsize;
@@ -181,6 +182,7 @@ pub struct AlertStage {
     /// The fields the rules can read (names, prefixes), or `None` when some rule may
     /// read any: a quiet line is then judged on those fields alone.
     reads: Option<rules::Reads>,
+    state: MatchState,
 }
 
 impl StageConfig for AlertSettings {
@@ -216,6 +218,7 @@ impl StageConfig for AlertSettings {
             stats,
             fired: Vec::new(),
             updates: Vec::new(),
+            state: MatchState::default(),
         })
     }
 }
@@ -326,16 +329,11 @@ fn alert_record(alert_id: &str, rule: &Rule, event: &Event, host: &str, ts: i64)
 impl AlertStage {
     /// The rules that fire on `event`, into `fired` (cleared first); returns how many
     /// expressions failed to evaluate.
-    fn match_rules(&self, event: &Event, fired: &mut Vec<usize>) -> u64 {
+    fn match_rules(&mut self, event: &Event, fired: &mut Vec<usize>) -> u64 {
         fired.clear();
-        let mut cache = EvalCache::default();
-        let source_type = event.get(fields::SOURCE_TYPE).and_then(Value::as_str);
-        for (i, node) in self.rules.candidates(source_type) {
-            if self.rules.rules[i].matches(node, event, &mut cache) {
-                fired.push(i);
-            }
-        }
-        cache.expression_errors
+        self.state.cache.start();
+        self.rules.fire(event, &mut self.state, fired);
+        self.state.cache.expression_errors
     }
 }
 
@@ -491,7 +489,7 @@ fields: [dns.rrname, http.hostname]\n---\nid: k-expr\nkind: expression\nexpressi
                 .map(|e| e.unwrap().path())
                 .collect();
         paths.push(kinds);
-        let st = AlertSettings { rules: paths, ..AlertSettings::default() }.build().unwrap();
+        let mut st = AlertSettings { rules: paths, ..AlertSettings::default() }.build().unwrap();
         let reads = st.reads.clone().expect("these rules read known fields");
         // Cisco's field-less keywords read all of a cisco.aaa event, and only those.
         assert_eq!(reads.whole.iter().collect::<Vec<_>>(), ["cisco.aaa"]);
