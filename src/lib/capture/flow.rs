@@ -26,6 +26,8 @@ pub struct Seen {
     /// Frame length on the wire (tshark's conversation bytes).
     pub frame_len: u32,
     pub pos: Option<Pos>,
+    /// The packet's number in its file (1-based), or in a live capture.
+    pub number: u64,
 }
 
 const SEC: i64 = 1_000_000_000;
@@ -590,7 +592,11 @@ mod tests {
         let mut t = FlowTable::new(settings);
         let mut out = Vec::new();
         for (d, ts) in packets {
-            t.add(d, &[Seen { ts_ns: *ts, ip_len: d.ip_len, frame_len: d.ip_len + 14, pos: None }], &mut out);
+            t.add(
+                d,
+                &[Seen { ts_ns: *ts, ip_len: d.ip_len, frame_len: d.ip_len + 14, pos: None, number: 0 }],
+                &mut out,
+            );
         }
         t.flush(&mut out);
         out.into_iter().map(|(e, _)| e).collect()
@@ -642,7 +648,7 @@ mod tests {
         let mut out = Vec::new();
         for (i, ts) in [(1u16, 0i64), (2, 1), (3, 2)] {
             let d = pkt(C, i, S, 53, 0x10, 1);
-            t.add(&d, &[Seen { ts_ns: ts, ip_len: 41, frame_len: 55, pos: None }], &mut out);
+            t.add(&d, &[Seen { ts_ns: ts, ip_len: 41, frame_len: 55, pos: None, number: 0 }], &mut out);
         }
         assert_eq!((out.len(), t.stats.evicted), (1, 1));
         assert_eq!(out[0].0["end_reason"], "evicted");

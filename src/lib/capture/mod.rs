@@ -141,7 +141,7 @@ impl Engine {
             Some(w) => Some(w.write(pkt)?),
             None => None,
         };
-        let mut seen = Seen { ts_ns: pkt.ts_ns, ip_len: 0, frame_len: pkt.orig_len, pos };
+        let mut seen = Seen { ts_ns: pkt.ts_ns, ip_len: 0, frame_len: pkt.orig_len, pos, number: pkt.number };
         match decode(pkt.linktype, pkt.data) {
             Packet::Ip(d) => {
                 self.stats.ip += 1;
@@ -177,7 +177,7 @@ impl Engine {
                 errors.push(packet_error(ErrorType::ParserInvalid, &message, source, pkt));
             }
         }
-        if self.defrag_pending_expired(pkt.ts_ns) {
+        if self.defrag.stats.fragments > 0 {
             let mut done = std::mem::take(&mut self.datagrams);
             self.defrag.expire(pkt.ts_ns, &mut done);
             for dg in done.drain(..) {
@@ -186,10 +186,6 @@ impl Engine {
             self.datagrams = done;
         }
         Ok(())
-    }
-
-    fn defrag_pending_expired(&self, _now: i64) -> bool {
-        self.defrag.stats.fragments > 0
     }
 
     fn deliver(&mut self, d: &Decoded, seen: &[Seen], out: &mut Vec<Event>) {
@@ -299,6 +295,7 @@ fn packet_record(d: &Decoded, s: &Seen, first: bool, w: Option<&PcapWriter>) -> 
     };
     put(fields::TIMESTAMP, Value::from(s.ts_ns.div_euclid(1_000_000)));
     put("timestamp_us", Value::from(s.ts_ns.div_euclid(1000)));
+    put("packet", Value::from(s.number));
     put(fields::IP_SRC_ADDR, Value::from(d.src.to_string()));
     put(fields::IP_DST_ADDR, Value::from(d.dst.to_string()));
     let icmp = matches!(d.proto, 1 | 58);
