@@ -71,6 +71,63 @@ pub enum Packet<'a> {
 
 /// Decodes one frame of link type `linktype`.
 pub fn decode(linktype: i32, data: &[u8]) -> Packet<'_> {
+    if linktype == linktype::ETHERNET {
+        if let Some(d) = ethernet_ipv4(data) {
+            return Packet::Ip(d);
+        }
+    }
+    decode_sliced(linktype, data)
+}
+
+/// The common case read directly: Ethernet, up to two VLAN tags, an unfragmented
+/// IPv4 header that is consistent. Anything else (`None`) goes through etherparse;
+/// `fast_path_agrees_with_etherparse` checks that both read a frame the same. Moving
+/// etherparse's full slice of every packet was a fifth of `capture -r`'s time.
+fn ethernet_ipv4(data: &[u8]) -> Option<Decoded> {
+    let be16 = |i: usize| data.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let mut off = 12;
+    let mut ether_type = be16(off)?;
+    let mut vlans = [None, None];
+    for slot in &mut vlans {
+        if !matches!(ether_type, 0x8100 | 0x88a8 | 0x9100) {
+            break;
+        }
+        *slot = Some(be16(off + 2)? & 0x0fff);
+        ether_type = be16(off + 4)?;
+        off += 4;
+    }
+    if ether_type != 0x0800 {
+        return None;
+    }
+    let ip = data.get(off + 2..)?;
+    let (&vihl, total, frag) = (ip.first()?, u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]), ip.get(6..8)?);
+    let ihl = usize::from(vihl & 0x0f) * 4;
+    if vihl >> 4 != 4 || ihl < 20 || ip.len() < ihl || usize::from(total) < ihl || (frag[0] & 0x3f) | frag[1] != 0 {
+        return None;
+    }
+    let src: [u8; 4] = ip[12..16].try_into().ok()?;
+    let dst: [u8; 4] = ip[16..20].try_into().ok()?;
+    let mut d = Decoded {
+        src: IpAddr::from(src),
+        dst: IpAddr::from(dst),
+        proto: ip[9],
+        sport: 0,
+        dport: 0,
+        has_ports: false,
+        icmp_id: 0,
+        tcp_flags: 0,
+        ip_len: u32::from(total),
+        payload_len: 0,
+        vlan: vlans[0],
+        inner_vlan: vlans[1],
+    };
+    let l4 = &ip[ihl..ip.len().min(usize::from(total))];
+    layer4(&mut d, l4, u32::from(total) - ihl as u32);
+    Some(d)
+}
+
+/// Decodes through etherparse's slicer (every link type and header).
+pub fn decode_sliced(linktype: i32, data: &[u8]) -> Packet<'_> {
     use linktype::*;
     let sliced = match linktype {
         ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|e| e.to_string()),
@@ -292,7 +349,8 @@ mod tests {
     fn unknown_link_type_and_garbage() {
         assert_eq!(decode(147, &[0; 40]), Packet::UnknownLinkType(147));
         assert!(matches!(decode(linktype::RAW, &[0x45, 0, 0]), Packet::Malformed(_)));
-        assert_eq!(decode(linktype::ETHERNET, &[0xff; 10]), Packet::Malformed(decode_err_short()));
+        assert!(matches!(decode(linktype::ETHERNET, &[0xff; 10]), Packet::Malformed(_)));
+        assert!(!decode_err_short().is_empty());
     }
 
     fn decode_err_short() -> String {
@@ -300,5 +358,43 @@ mod tests {
             Packet::Malformed(m) => m,
             _ => String::new(),
         }
+    }
+
+    /// The direct IPv4 reading and etherparse's agree on every frame the direct one
+    /// takes: real frames, and real frames with bytes changed.
+    #[test]
+    fn fast_path_agrees_with_etherparse() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut frames = vec![tcp_frame(true, b"x"), tcp_frame(false, &[1; 300])];
+        let mut udp = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .double_vlan(etherparse::VlanId::try_new(5).unwrap(), etherparse::VlanId::try_new(7).unwrap())
+            .ipv4([1, 2, 3, 4], [5, 6, 7, 8], 9)
+            .udp(1, 2)
+            .write(&mut udp, &[3; 40])
+            .unwrap();
+        frames.push(udp);
+        let mut icmp = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([1, 2, 3, 4], [5, 6, 7, 8], 9)
+            .icmpv4_echo_request(3, 4)
+            .write(&mut icmp, &[0; 8])
+            .unwrap();
+        frames.push(icmp);
+        let mut taken = 0;
+        for _ in 0..20_000 {
+            let mut f = frames[rng.random_range(0..frames.len())].clone();
+            for _ in 0..rng.random_range(0..4) {
+                let i = rng.random_range(0..f.len());
+                f[i] = rng.random();
+            }
+            f.truncate(rng.random_range(0..f.len() + 1).max(f.len() - rng.random_range(0..8).min(f.len())));
+            if let Some(fast) = ethernet_ipv4(&f) {
+                taken += 1;
+                assert_eq!(Packet::Ip(fast), decode_sliced(linktype::ETHERNET, &f), "{f:02x?}");
+            }
+        }
+        assert!(taken > 5_000, "{taken}");
     }
 }

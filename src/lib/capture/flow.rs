@@ -249,68 +249,50 @@ impl FlowTable {
         let Some(first) = packets.first() else { return };
         self.advance(first.ts_ns, out);
         let (key, src_is_lo) = key_of(d);
-        if !self.flows.contains_key(&key) {
-            while self.flows.len() >= self.settings.max_flows {
-                if !self.evict_one(out) {
-                    break;
+        // One lookup for a packet of a known flow (the common case).
+        let (closing, split) = match self.flows.get_mut(&key) {
+            Some(flow) => update(flow, d, packets, src_is_lo, self.settings.max_positions),
+            None => {
+                while self.flows.len() >= self.settings.max_flows {
+                    if !self.evict_one(out) {
+                        break;
+                    }
                 }
+                self.serial += 1;
+                // Zeek's rule: a first packet that is a SYN-ACK comes from the responder.
+                let flip = d.proto == 6 && d.tcp_flags & 0x12 == 0x12;
+                let (src, dst, sport, dport) =
+                    if flip { (d.dst, d.src, d.dport, d.sport) } else { (d.src, d.dst, d.sport, d.dport) };
+                let mut flow = Flow {
+                    serial: self.serial,
+                    orig_is_lo: src_is_lo != flip,
+                    src,
+                    dst,
+                    sport,
+                    dport,
+                    has_ports: d.has_ports,
+                    proto: d.proto,
+                    vlan: d.vlan,
+                    inner_vlan: d.inner_vlan,
+                    first_ns: first.ts_ns,
+                    last_ns: first.ts_ns,
+                    orig: Endpoint::default(),
+                    resp: Endpoint::default(),
+                    closing_since: None,
+                    positions: Vec::new(),
+                };
+                let deadline = first.ts_ns.saturating_add(self.idle(d.proto));
+                self.due.push(Reverse((deadline, self.serial, key)));
+                let result = update(&mut flow, d, packets, src_is_lo, self.settings.max_positions);
+                self.flows.insert(key, flow);
+                result
             }
-            self.serial += 1;
-            // Zeek's rule: a first packet that is a SYN-ACK comes from the responder.
-            let flip = d.proto == 6 && d.tcp_flags & 0x12 == 0x12;
-            let (src, dst, sport, dport) =
-                if flip { (d.dst, d.src, d.dport, d.sport) } else { (d.src, d.dst, d.sport, d.dport) };
-            let flow = Flow {
-                serial: self.serial,
-                orig_is_lo: src_is_lo != flip,
-                src,
-                dst,
-                sport,
-                dport,
-                has_ports: d.has_ports,
-                proto: d.proto,
-                vlan: d.vlan,
-                inner_vlan: d.inner_vlan,
-                first_ns: first.ts_ns,
-                last_ns: first.ts_ns,
-                orig: Endpoint::default(),
-                resp: Endpoint::default(),
-                closing_since: None,
-                positions: Vec::new(),
-            };
-            let deadline = first.ts_ns.saturating_add(self.idle(d.proto));
-            self.due.push(Reverse((deadline, self.serial, key)));
-            self.flows.insert(key, flow);
+        };
+        if let Some((at, serial)) = closing {
+            let deadline = at.saturating_add(self.settings.timeouts.close_delay_ns);
+            self.due.push(Reverse((deadline, serial, key)));
         }
-        let Some(flow) = self.flows.get_mut(&key) else { return };
-        let from_orig = src_is_lo == flow.orig_is_lo;
-        let (me, peer) = if from_orig { (&mut flow.orig, &mut flow.resp) } else { (&mut flow.resp, &mut flow.orig) };
-        for p in packets {
-            me.pkts += 1;
-            me.ip_bytes += u64::from(p.ip_len);
-            me.frame_bytes += u64::from(p.frame_len);
-            flow.first_ns = flow.first_ns.min(p.ts_ns);
-            flow.last_ns = flow.last_ns.max(p.ts_ns);
-            if let Some(pos) = p.pos {
-                flow.positions.push(pos);
-            }
-        }
-        me.payload_bytes += u64::from(d.payload_len);
-        if d.proto == 6 && d.has_ports {
-            me.flags |= d.tcp_flags;
-            tcp_update(me, peer, d.tcp_flags);
-            let closed = |s: TcpState| s == TcpState::Closed || s == TcpState::Reset;
-            if flow.closing_since.is_none()
-                && (flow.orig.state == TcpState::Reset
-                    || flow.resp.state == TcpState::Reset
-                    || (closed(flow.orig.state) && closed(flow.resp.state)))
-            {
-                flow.closing_since = Some(flow.last_ns);
-                let deadline = flow.last_ns.saturating_add(self.settings.timeouts.close_delay_ns);
-                self.due.push(Reverse((deadline, flow.serial, key)));
-            }
-        }
-        if flow.positions.len() >= self.settings.max_positions {
+        if split {
             self.stats.split += 1;
             let record = self.split(&key, EndReason::PacketLimit);
             out.extend(record);
@@ -368,14 +350,33 @@ impl FlowTable {
         }
     }
 
-    /// Writes out every open flow (end of input).
-    pub fn flush(&mut self, out: &mut Vec<Finished>) {
+    /// Writes out every open flow (end of input), oldest first, `chunk` records at a
+    /// time to `write`, so that the records of a large table are never all in memory.
+    pub fn flush_with(
+        &mut self,
+        chunk: usize,
+        mut write: impl FnMut(&mut Vec<Finished>) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
         flows.sort_by_key(|f| (f.first_ns, f.serial));
         self.due.clear();
+        let mut out = Vec::with_capacity(chunk.clamp(1, 1024));
         for f in flows {
             out.push(self.finish(f, EndReason::EndOfInput));
+            if out.len() >= chunk.max(1) {
+                write(&mut out)?;
+                out.clear();
+            }
         }
+        write(&mut out)
+    }
+
+    /// Writes out every open flow (end of input).
+    pub fn flush(&mut self, out: &mut Vec<Finished>) {
+        let _ = self.flush_with(usize::MAX, |chunk| {
+            out.append(chunk);
+            Ok(())
+        });
     }
 
     fn evict_one(&mut self, out: &mut Vec<Finished>) -> bool {
@@ -421,6 +422,45 @@ impl FlowTable {
         self.stats.flows += 1;
         (record(&f, reason), f.positions)
     }
+}
+
+/// Counts a datagram's packets into its flow. Returns when the flow started closing
+/// (time and serial) if this packet closed it, and whether the record is full.
+fn update(
+    flow: &mut Flow,
+    d: &Decoded,
+    packets: &[Seen],
+    src_is_lo: bool,
+    max_positions: usize,
+) -> (Option<(i64, u64)>, bool) {
+    let from_orig = src_is_lo == flow.orig_is_lo;
+    let (me, peer) = if from_orig { (&mut flow.orig, &mut flow.resp) } else { (&mut flow.resp, &mut flow.orig) };
+    for p in packets {
+        me.pkts += 1;
+        me.ip_bytes += u64::from(p.ip_len);
+        me.frame_bytes += u64::from(p.frame_len);
+        flow.first_ns = flow.first_ns.min(p.ts_ns);
+        flow.last_ns = flow.last_ns.max(p.ts_ns);
+        if let Some(pos) = p.pos {
+            flow.positions.push(pos);
+        }
+    }
+    me.payload_bytes += u64::from(d.payload_len);
+    let mut closing = None;
+    if d.proto == 6 && d.has_ports {
+        me.flags |= d.tcp_flags;
+        tcp_update(me, peer, d.tcp_flags);
+        let closed = |s: TcpState| s == TcpState::Closed || s == TcpState::Reset;
+        if flow.closing_since.is_none()
+            && (flow.orig.state == TcpState::Reset
+                || flow.resp.state == TcpState::Reset
+                || (closed(flow.orig.state) && closed(flow.resp.state)))
+        {
+            flow.closing_since = Some(flow.last_ns);
+            closing = Some((flow.last_ns, flow.serial));
+        }
+    }
+    (closing, flow.positions.len() >= max_positions)
 }
 
 /// Zeek's endpoint state machine, as far as `conn_state` needs it.

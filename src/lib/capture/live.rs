@@ -180,8 +180,10 @@ pub fn run_live(
     }
     let result = result.and_then(|()| {
         engine.file_done();
-        engine.finish(&mut sinks.events)?;
-        sinks.drain()?;
+        engine.finish(|events| {
+            sinks.events.append(events);
+            sinks.drain()
+        })?;
         Ok(())
     });
     let stats = engine.stats();

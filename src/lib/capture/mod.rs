@@ -224,15 +224,32 @@ impl Engine {
         Ok(())
     }
 
-    /// End of input: every datagram and flow still open is written out.
-    pub fn finish(&mut self, out: &mut Vec<Event>) -> std::io::Result<CaptureStats> {
+    /// End of input: every datagram and flow still open is written out, a chunk of
+    /// records at a time through `write` (a large table's records are never all in
+    /// memory at once).
+    pub fn finish(
+        &mut self,
+        mut write: impl FnMut(&mut Vec<Event>) -> std::io::Result<()>,
+    ) -> std::io::Result<CaptureStats> {
+        let mut out = Vec::new();
         let mut done = std::mem::take(&mut self.datagrams);
         self.defrag.flush(&mut done);
         for dg in done.drain(..) {
-            self.deliver(&dg.decoded, &dg.members, out);
+            self.deliver(&dg.decoded, &dg.members, &mut out);
         }
-        self.table.flush(&mut self.finished);
-        self.drain_flows(out);
+        self.drain_flows(&mut out);
+        write(&mut out)?;
+        let (writer, stats) = (&self.writer, &mut self.stats);
+        self.table.flush_with(1024, |chunk| {
+            for (mut e, positions) in chunk.drain(..) {
+                if let Some(w) = writer {
+                    add_positions(&mut e, &positions, w);
+                }
+                out.push(e);
+                stats.records += 1;
+            }
+            write(&mut out)
+        })?;
         if let Some(w) = self.writer.take() {
             self.stats.written_packets = w.packets;
             self.stats.written_files = w.files() as u64;
@@ -416,8 +433,11 @@ pub fn run_files(
     let result = read_all(&mut engine, inputs, &mut sinks, &progress);
     progress.finish();
     let result = result.and_then(|()| {
-        engine.finish(&mut sinks.events)?;
-        sinks.drain().map_err(RunError::from)
+        engine.finish(|events| {
+            sinks.events.append(events);
+            sinks.drain()
+        })?;
+        Ok(())
     });
     let stats = engine.stats();
     match result {
@@ -513,9 +533,6 @@ pub fn run_bytes(settings: &CaptureSettings, bytes: &[u8], out: &mut Output) -> 
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()));
     }
     engine.file_done();
-    engine.finish(&mut events)?;
-    for e in events.drain(..) {
-        out.write_event(&e)?;
-    }
+    engine.finish(|events| events.drain(..).try_for_each(|e| out.write_event(&e)))?;
     Ok(engine.stats())
 }

@@ -12,7 +12,7 @@ use std::io::Read;
 pub const MAX_RECORD: u32 = 262_144;
 
 /// The reader's buffer: room for the largest pcapng block and then some.
-const BUFFER: usize = 4 * 1024 * 1024;
+const BUFFER: usize = 2 * 1024 * 1024;
 
 /// One packet as it was captured.
 #[derive(Debug, Clone, Copy)]
@@ -207,7 +207,9 @@ pub fn read_packets(
         };
         match step {
             Step::Consume(len) => {
-                inner.consume(len);
+                // The buffer is shifted only when it is refilled (then what is left is
+                // less than one record), not every time half of it has been read.
+                inner.consume_noshift(len);
                 pos += len as u64;
                 if stopped {
                     return Ok(number);
