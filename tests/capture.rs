@@ -284,7 +284,7 @@ fn round_trip_write_extract_matches_tshark_selection() {
                 cmd.args(["capture", "-q", "-r"])
                     .arg(testdata(&format!("pcaps/{pcap}")))
                     .arg("--write")
-                    .arg(&store.join(pcap));
+                    .arg(store.join(pcap));
                 if compress {
                     cmd.arg("--compress");
                 }

@@ -37,6 +37,16 @@ fn loopback_capture_with_a_bpf_filter_makes_the_flow_of_the_datagrams_sent() {
         other.send_to(&[i; 10], sender.local_addr().unwrap()).unwrap();
         std::thread::sleep(Duration::from_millis(20));
     }
+    // --duration ends it after 4 s; a capture that hangs fails the test instead.
+    let mut child = child;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("metron capture -i lo did not stop after --duration 4s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() && no_permission(&stderr) {

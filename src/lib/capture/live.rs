@@ -95,6 +95,10 @@ pub fn run_live(
         .timeout(200)
         .immediate_mode(true)
         .open()
+        .map_err(|e| pcap_error(&what, e))?
+        // Non-blocking: libpcap's read timeout is not kept in immediate mode on Linux,
+        // and a quiet interface must not keep the loop from its timers and Ctrl-C.
+        .setnonblock()
         .map_err(|e| pcap_error(&what, e))?;
     if let Some(f) = &live.filter {
         cap.filter(f, true).map_err(|e| pcap_error(&format!("BPF filter {f:?}"), e))?;
@@ -134,6 +138,8 @@ pub fn run_live(
         match cap.next_packet() {
             Ok(p) => {
                 number += 1;
+                // time_t and suseconds_t are 32 bits on some platforms.
+                #[allow(clippy::useless_conversion)]
                 let ts_ns = i64::from(p.header.ts.tv_sec) * 1_000_000_000 + i64::from(p.header.ts.tv_usec) * 1000;
                 let pkt = RawPacket { ts_ns, orig_len: p.header.len, linktype, data: p.data, number, offset: 0 };
                 if let Err(e) = engine.packet(&source, &pkt, &mut sinks.events, &mut sinks.error_records) {
@@ -143,7 +149,7 @@ pub fn run_live(
                     break Err(e.into());
                 }
             }
-            Err(pcap::Error::TimeoutExpired) => {}
+            Err(pcap::Error::TimeoutExpired) => std::thread::sleep(Duration::from_millis(1)),
             Err(e) => break Err(pcap_error(&what, e)),
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {

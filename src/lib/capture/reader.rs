@@ -265,7 +265,10 @@ mod tests {
         out
     }
 
-    fn read(bytes: Vec<u8>) -> (Vec<(u64, u64, i64, usize)>, Result<u64, ReadError>) {
+    /// (number, offset, time, length) of each packet read, and how reading ended.
+    type Read = (Vec<(u64, u64, i64, usize)>, Result<u64, ReadError>);
+
+    fn read(bytes: Vec<u8>) -> Read {
         let mut seen = Vec::new();
         let result = read_packets(Box::new(std::io::Cursor::new(bytes)), |p| {
             seen.push((p.number, p.offset, p.ts_ns, p.data.len()));
