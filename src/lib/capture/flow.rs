@@ -556,6 +556,51 @@ pub fn flag_letters(flags: u8) -> String {
     b"FSRPAUEC".iter().enumerate().filter(|(i, _)| flags & (1 << i) != 0).map(|(_, &c)| c as char).collect()
 }
 
+/// What flow and packet records share: addresses, ports (type and code for ICMP),
+/// protocol, VLAN ids, and the Community ID.
+pub(super) struct Tuple {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    pub ports: Option<(u16, u16)>,
+    pub vlan: Option<u16>,
+    pub inner_vlan: Option<u16>,
+}
+
+impl Tuple {
+    pub fn put(&self, put: &mut impl FnMut(&str, Value)) {
+        put(fields::IP_SRC_ADDR, Value::from(self.src.to_string()));
+        put(fields::IP_DST_ADDR, Value::from(self.dst.to_string()));
+        match self.ports {
+            Some((t, c)) if matches!(self.proto, 1 | 58) => {
+                put("icmp_type", Value::from(t));
+                put("icmp_code", Value::from(c));
+            }
+            Some((s, d)) => {
+                put(fields::IP_SRC_PORT, Value::from(s));
+                put(fields::IP_DST_PORT, Value::from(d));
+            }
+            None => {}
+        }
+        let name = protocol_name(self.proto).map(str::to_owned).unwrap_or_else(|| self.proto.to_string());
+        put(fields::PROTOCOL, Value::from(name));
+        put("ip_proto", Value::from(self.proto));
+        if let Some(v) = self.vlan {
+            put("vlan", Value::from(v));
+        }
+        if let Some(v) = self.inner_vlan {
+            put("inner_vlan", Value::from(v));
+        }
+    }
+
+    /// The Community ID, unless the protocol has ports and they were not read.
+    pub fn put_community_id(&self, put: &mut impl FnMut(&str, Value)) {
+        if self.ports.is_some() || !matches!(self.proto, 6 | 17 | 132 | 1 | 58) {
+            put(fields::COMMUNITY_ID, Value::from(community_id(0, self.src, self.dst, self.proto, self.ports)));
+        }
+    }
+}
+
 fn record(f: &Flow, reason: EndReason) -> Event {
     let mut e = event_with_capacity(40);
     let mut put = |k: &str, v: Value| {
@@ -567,26 +612,15 @@ fn record(f: &Flow, reason: EndReason) -> Event {
     put("end_time_us", Value::from(f.last_ns.div_euclid(1000)));
     let micros = (f.last_ns - f.first_ns) / 1000;
     put("duration", Value::from(micros as f64 / 1e6));
-    put(fields::IP_SRC_ADDR, Value::from(f.src.to_string()));
-    put(fields::IP_DST_ADDR, Value::from(f.dst.to_string()));
-    let icmp = matches!(f.proto, 1 | 58);
-    if f.has_ports && !icmp {
-        put(fields::IP_SRC_PORT, Value::from(f.sport));
-        put(fields::IP_DST_PORT, Value::from(f.dport));
-    }
-    if f.has_ports && icmp {
-        put("icmp_type", Value::from(f.sport));
-        put("icmp_code", Value::from(f.dport));
-    }
-    let name = protocol_name(f.proto).map(str::to_owned).unwrap_or_else(|| f.proto.to_string());
-    put(fields::PROTOCOL, Value::from(name));
-    put("ip_proto", Value::from(f.proto));
-    if let Some(v) = f.vlan {
-        put("vlan", Value::from(v));
-    }
-    if let Some(v) = f.inner_vlan {
-        put("inner_vlan", Value::from(v));
-    }
+    let tuple = Tuple {
+        src: f.src,
+        dst: f.dst,
+        proto: f.proto,
+        ports: f.has_ports.then_some((f.sport, f.dport)),
+        vlan: f.vlan,
+        inner_vlan: f.inner_vlan,
+    };
+    tuple.put(&mut put);
     for (side, ep) in [("orig", &f.orig), ("resp", &f.resp)] {
         put(&format!("{side}_pkts"), Value::from(ep.pkts));
         put(&format!("{side}_ip_bytes"), Value::from(ep.ip_bytes));
@@ -598,10 +632,7 @@ fn record(f: &Flow, reason: EndReason) -> Event {
     }
     put("conn_state", Value::from(conn_state(f)));
     put("end_reason", Value::from(reason.as_str()));
-    let ports = if f.has_ports { Some((f.sport, f.dport)) } else { None };
-    if f.has_ports || !matches!(f.proto, 6 | 17 | 132 | 1 | 58) {
-        put(fields::COMMUNITY_ID, Value::from(community_id(0, f.src, f.dst, f.proto, ports)));
-    }
+    tuple.put_community_id(&mut put);
     put(fields::SOURCE_TYPE, Value::from("metron.flow"));
     put(fields::GUID, Value::from(new_guid()));
     e

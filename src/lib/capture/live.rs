@@ -4,7 +4,7 @@
 //! Ctrl-C (or --count, --duration) ends the capture with every open flow written.
 
 use super::reader::RawPacket;
-use super::{summary, CaptureOutput, CaptureSettings, CaptureStats, Engine, Sinks};
+use super::{close_outputs, end_run, summary, CaptureOutput, CaptureSettings, CaptureStats, Engine, Sinks};
 use crate::io::{self, ErrorSink, Output};
 use crate::run::Outcome;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,12 +92,15 @@ pub fn run_live(
         .map_err(|e| pcap_error(&what, e))?
         .promisc(live.promisc)
         .snaplen(live.snaplen)
-        .timeout(200)
-        .immediate_mode(true)
+        // Not immediate mode: on Linux that gives each packet a ring slot of the full
+        // snap length, so a burst fills the ring after a few packets. Packets come in
+        // blocks instead, at the latest after the timeout, into a 64 MiB ring.
+        .timeout(100)
+        .buffer_size(64 << 20)
         .open()
         .map_err(|e| pcap_error(&what, e))?
-        // Non-blocking: libpcap's read timeout is not kept in immediate mode on Linux,
-        // and a quiet interface must not keep the loop from its timers and Ctrl-C.
+        // Non-blocking, so that a quiet interface does not keep the loop from its
+        // timers, --duration and Ctrl-C.
         .setnonblock()
         .map_err(|e| pcap_error(&what, e))?;
     if let Some(f) = &live.filter {
@@ -184,25 +187,17 @@ pub fn run_live(
             if_dropped: u64::from(s.if_dropped),
         };
     }
-    let result = result.and_then(|()| {
-        engine.file_done();
-        engine.finish(|events| {
-            sinks.events.append(events);
-            sinks.drain()
-        })?;
-        Ok(())
-    });
-    let stats = engine.stats();
-    match result {
-        Ok(()) => {}
-        Err(LiveError::Io(e)) if io::is_broken_pipe(&e) => return Ok((stats, Outcome::Clean, pcap_stats)),
+    engine.file_done();
+    let result = match result {
+        Ok(()) => Ok(()),
+        Err(LiveError::Io(e)) => Err(crate::run::RunError::Io(e)),
         Err(e) => return Err(e),
+    };
+    let reader_gone = end_run(&mut engine, &mut sinks, result)?;
+    let stats = engine.stats();
+    if reader_gone || close_outputs(out, errors)? {
+        return Ok((stats, Outcome::Clean, pcap_stats));
     }
-    match out.finish() {
-        Err(e) if io::is_broken_pipe(&e) => return Ok((stats, Outcome::Clean, pcap_stats)),
-        other => other?,
-    }
-    errors.finish()?;
     if !opts.quiet {
         eprintln!("{}", summary(&stats, settings.emit));
         eprintln!("{}", stats_line(&pcap_stats));

@@ -19,7 +19,7 @@ pub mod synth;
 pub mod writer;
 
 use crate::error::{error_record, ErrorType};
-use crate::event::{community_id, event_with_capacity, fields, new_guid, protocol_name, Event};
+use crate::event::{event_with_capacity, fields, new_guid, Event};
 use crate::io::{self, ErrorSink, InputSpec, Output, Progress};
 use crate::run::{Outcome, RunError};
 use decode::{decode, Decoded, Packet};
@@ -313,36 +313,22 @@ fn packet_record(d: &Decoded, s: &Seen, first: bool, w: Option<&PcapWriter>) -> 
     put(fields::TIMESTAMP, Value::from(s.ts_ns.div_euclid(1_000_000)));
     put("timestamp_us", Value::from(s.ts_ns.div_euclid(1000)));
     put("packet", Value::from(s.number));
-    put(fields::IP_SRC_ADDR, Value::from(d.src.to_string()));
-    put(fields::IP_DST_ADDR, Value::from(d.dst.to_string()));
-    let icmp = matches!(d.proto, 1 | 58);
-    if d.has_ports && !icmp {
-        put(fields::IP_SRC_PORT, Value::from(d.sport));
-        put(fields::IP_DST_PORT, Value::from(d.dport));
-    }
-    if d.has_ports && icmp {
-        put("icmp_type", Value::from(d.sport));
-        put("icmp_code", Value::from(d.dport));
-    }
-    let name = protocol_name(d.proto).map(str::to_owned).unwrap_or_else(|| d.proto.to_string());
-    put(fields::PROTOCOL, Value::from(name));
-    put("ip_proto", Value::from(d.proto));
-    if let Some(v) = d.vlan {
-        put("vlan", Value::from(v));
-    }
-    if let Some(v) = d.inner_vlan {
-        put("inner_vlan", Value::from(v));
-    }
+    let tuple = flow::Tuple {
+        src: d.src,
+        dst: d.dst,
+        proto: d.proto,
+        ports: d.has_ports.then_some((d.sport, d.dport)),
+        vlan: d.vlan,
+        inner_vlan: d.inner_vlan,
+    };
+    tuple.put(&mut put);
     put("ip_bytes", Value::from(s.ip_len));
     put("bytes", Value::from(if first { d.payload_len } else { 0 }));
     put("frame_bytes", Value::from(s.frame_len));
     if d.proto == 6 {
         put("tcp_flags", Value::from(flow::flag_letters(d.tcp_flags)));
     }
-    if d.has_ports || !matches!(d.proto, 6 | 17 | 132 | 1 | 58) {
-        let ports = d.has_ports.then_some((d.sport, d.dport));
-        put(fields::COMMUNITY_ID, Value::from(community_id(0, d.src, d.dst, d.proto, ports)));
-    }
+    tuple.put_community_id(&mut put);
     if let (Some(w), Some(p)) = (w, s.pos) {
         put("packet_file", Value::from(w.name(p.file)));
         put("packet_pos", Value::from(p.offset));
@@ -432,6 +418,20 @@ pub fn run_files(
         Sinks { out: &mut out, errors: &mut errors, events: Vec::new(), error_records: Vec::new(), write_err: None };
     let result = read_all(&mut engine, inputs, &mut sinks, &progress);
     progress.finish();
+    let reader_gone = end_run(&mut engine, &mut sinks, result)?;
+    let stats = engine.stats();
+    if reader_gone || close_outputs(out, errors)? {
+        return Ok((stats, Outcome::Clean));
+    }
+    if !opts.quiet {
+        eprintln!("{}", summary(&stats, settings.emit));
+    }
+    Ok((stats, if stats.had_errors() { Outcome::HadErrors } else { Outcome::Clean }))
+}
+
+/// The end of a run: every open flow written out. True when the reader went away
+/// (`| head`), which ends the run quietly and cleanly.
+fn end_run(engine: &mut Engine, sinks: &mut Sinks<'_>, result: Result<(), RunError>) -> Result<bool, RunError> {
     let result = result.and_then(|()| {
         engine.finish(|events| {
             sinks.events.append(events);
@@ -439,21 +439,21 @@ pub fn run_files(
         })?;
         Ok(())
     });
-    let stats = engine.stats();
     match result {
-        Ok(()) => {}
-        Err(RunError::Io(e)) if io::is_broken_pipe(&e) => return Ok((stats, Outcome::Clean)),
-        Err(e) => return Err(e),
+        Ok(()) => Ok(false),
+        Err(RunError::Io(e)) if io::is_broken_pipe(&e) => Ok(true),
+        Err(e) => Err(e),
     }
+}
+
+/// Closes the record output and the error sink; true when the reader went away.
+fn close_outputs(out: Output, errors: ErrorSink) -> Result<bool, RunError> {
     match out.finish() {
-        Err(e) if io::is_broken_pipe(&e) => return Ok((stats, Outcome::Clean)),
+        Err(e) if io::is_broken_pipe(&e) => return Ok(true),
         other => other?,
     }
     errors.finish()?;
-    if !opts.quiet {
-        eprintln!("{}", summary(&stats, settings.emit));
-    }
-    Ok((stats, if stats.had_errors() { Outcome::HadErrors } else { Outcome::Clean }))
+    Ok(false)
 }
 
 fn read_all(
