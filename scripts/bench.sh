@@ -78,7 +78,8 @@ report "metron capture -r --emit packets" "$P" "$s_capp" "$m_capp"
 read -r s_capw m_capw < <(measure taskset -c 0 "$BIN" capture -q -r "$WORK/bench.pcap" --write "$WORK/store")
 report "metron capture -r --write DIR" "$P" "$s_capw" "$m_capw"
 if command -v tshark >/dev/null; then
-  read -r s_ts m_ts < <(measure taskset -c 0 tshark -q -z conv,ip -r "$WORK/bench.pcap")
+  # (tshark's stderr only warns about running as root)
+  read -r s_ts m_ts < <(measure taskset -c 0 tshark -q -z conv,ip -r "$WORK/bench.pcap" 2>/dev/null)
   report "tshark -q -z conv,ip -r (same pcap)" "$P" "$s_ts" "$m_ts"
   awk -v a="$s_ts" -v b="$s_cap" 'BEGIN { printf "ratio vs tshark: capture %.1fx\n", a / b }'
 else

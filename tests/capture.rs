@@ -157,8 +157,10 @@ fn flows_agree_with_tshark_ip_conversations() {
 }
 
 /// Zeek's conn.log for every capture that has one: per connection, orig_pkts,
-/// resp_pkts, orig_ip_bytes, resp_ip_bytes and conn_state (and that the initiator is
-/// the source: the 5-tuple is looked up in Zeek's orig -> resp order).
+/// resp_pkts, orig_ip_bytes, resp_ip_bytes, orig_bytes, resp_bytes and conn_state
+/// (and that the initiator is the source: the 5-tuple is looked up in Zeek's
+/// orig -> resp order). Not duration: Zeek stops its clock before the last ACKs of a
+/// closed connection; metron's duration is first to last packet, as tshark's.
 #[test]
 fn flows_agree_with_zeek_conn_log() {
     let mut checked = 0;
@@ -199,6 +201,12 @@ fn flows_agree_with_zeek_conn_log() {
                 assert_eq!(n(f, ok).to_string(), z[zk], "{name} {key}: {zk}");
             }
             assert_eq!(f["conn_state"], z["conn_state"], "{name} {key}: conn_state");
+            // Payload bytes, where Zeek has them (it leaves them out for one-packet flows).
+            for k in ["orig_bytes", "resp_bytes"] {
+                if z[k] != "-" {
+                    assert_eq!(n(f, k).to_string(), z[k], "{name} {key}: {k}");
+                }
+            }
             checked += 1;
         }
     }

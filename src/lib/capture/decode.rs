@@ -346,6 +346,42 @@ mod tests {
     }
 
     #[test]
+    fn linux_cooked_v1_and_v2() {
+        let mut ip = Vec::new();
+        PacketBuilder::ipv4([10, 1, 1, 1], [10, 2, 2, 2], 64).udp(1111, 53).write(&mut ip, b"q").unwrap();
+        let Packet::Ip(want) = decode(linktype::RAW, &ip) else { panic!("raw") };
+        // SLL: packet type, ARPHRD, address length, 8 address bytes, protocol.
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00];
+        sll.extend_from_slice(&ip);
+        assert_eq!(decode(linktype::LINUX_SLL, &sll), Packet::Ip(want));
+        // SLL2: protocol, reserved, interface index, ARPHRD, packet type, address length, 8 address bytes.
+        let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0];
+        sll2.extend_from_slice(&ip);
+        assert_eq!(decode(linktype::LINUX_SLL2, &sll2), Packet::Ip(want));
+        // BSD loopback in network byte order (LINKTYPE_LOOP), and an unknown family.
+        let mut lo = 2u32.to_be_bytes().to_vec();
+        lo.extend_from_slice(&ip);
+        assert_eq!(decode(linktype::LOOP, &lo), Packet::Ip(want));
+        assert_eq!(decode(linktype::NULL, &[7, 0, 0, 0, 1, 2]), Packet::NotIp);
+    }
+
+    #[test]
+    fn sctp_ports_gre_by_number_and_icmpv6() {
+        let mut sctp = vec![0x45, 0, 0, 32, 0, 0, 0, 0, 64, 132, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+        sctp.extend_from_slice(&[0x13, 0x88, 0x17, 0x70, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let Packet::Ip(d) = decode(linktype::RAW, &sctp) else { panic!("sctp") };
+        assert_eq!((d.proto, d.sport, d.dport, d.has_ports), (132, 5000, 6000, true));
+        let mut gre = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 47, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+        gre.extend_from_slice(&[0, 0, 0x08, 0, 0, 0, 0, 0]);
+        let Packet::Ip(d) = decode(linktype::RAW, &gre) else { panic!("gre") };
+        assert_eq!((d.proto, d.has_ports, d.payload_len), (47, false, 8));
+        let mut v6 = Vec::new();
+        PacketBuilder::ipv6([1; 16], [2; 16], 5).icmpv6_echo_request(9, 1).write(&mut v6, &[0; 4]).unwrap();
+        let Packet::Ip(d) = decode(linktype::IPV6, &v6) else { panic!("icmpv6") };
+        assert_eq!((d.proto, d.sport, d.dport, d.icmp_id), (58, 128, 0, 9));
+    }
+
+    #[test]
     fn unknown_link_type_and_garbage() {
         assert_eq!(decode(147, &[0; 40]), Packet::UnknownLinkType(147));
         assert!(matches!(decode(linktype::RAW, &[0x45, 0, 0]), Packet::Malformed(_)));

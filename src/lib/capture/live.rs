@@ -5,7 +5,7 @@
 
 use super::reader::RawPacket;
 use super::{close_outputs, end_run, summary, CaptureOutput, CaptureSettings, CaptureStats, Engine, Sinks};
-use crate::io::{self, ErrorSink, Output};
+use crate::io;
 use crate::run::Outcome;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -114,12 +114,7 @@ pub fn run_live(
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
     let mut engine = Engine::new(settings)?;
-    let mut out = Output::open(opts.output.as_deref())?;
-    let mode = match &opts.errors {
-        Some(p) => io::ErrorSinkMode::File(p),
-        None => io::ErrorSinkMode::Stderr { quiet: opts.quiet },
-    };
-    let mut errors = ErrorSink::open(mode)?;
+    let (mut out, mut errors) = opts.open()?;
     let mut sinks =
         Sinks { out: &mut out, errors: &mut errors, events: Vec::new(), error_records: Vec::new(), write_err: None };
     let source = format!("interface {}", live.interface);

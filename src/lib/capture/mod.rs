@@ -378,6 +378,18 @@ pub struct CaptureOutput {
     pub quiet: bool,
 }
 
+impl CaptureOutput {
+    /// The record output and the error sink.
+    fn open(&self) -> std::io::Result<(Output, ErrorSink)> {
+        let out = Output::open(self.output.as_deref())?;
+        let mode = match &self.errors {
+            Some(p) => io::ErrorSinkMode::File(p),
+            None => io::ErrorSinkMode::Stderr { quiet: self.quiet },
+        };
+        Ok((out, ErrorSink::open(mode)?))
+    }
+}
+
 /// Writes records and error records as they come; stops at the first write error.
 struct Sinks<'a> {
     out: &'a mut Output,
@@ -407,12 +419,7 @@ pub fn run_files(
     opts: &CaptureOutput,
 ) -> Result<(CaptureStats, Outcome), RunError> {
     let mut engine = Engine::new(settings)?;
-    let mut out = Output::open(opts.output.as_deref())?;
-    let mode = match &opts.errors {
-        Some(p) => io::ErrorSinkMode::File(p),
-        None => io::ErrorSinkMode::Stderr { quiet: opts.quiet },
-    };
-    let mut errors = ErrorSink::open(mode)?;
+    let (mut out, mut errors) = opts.open()?;
     let progress = Progress::new("packets", opts.quiet);
     let mut sinks =
         Sinks { out: &mut out, errors: &mut errors, events: Vec::new(), error_records: Vec::new(), write_err: None };
