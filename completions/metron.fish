@@ -31,6 +31,8 @@ never\t''"
 complete -c metron -n "__fish_metron_needs_command" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_needs_command" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_needs_command" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_needs_command" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
+complete -c metron -n "__fish_metron_needs_command" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
 complete -c metron -n "__fish_metron_needs_command" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
@@ -39,6 +41,54 @@ complete -c metron -n "__fish_metron_needs_command" -f -a "generate" -d 'Generat
 complete -c metron -n "__fish_metron_needs_command" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
 complete -c metron -n "__fish_metron_needs_command" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
 complete -c metron -n "__fish_metron_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand capture" -s r -l read -d 'Read pcap or pcapng files (.zst and .gz are decompressed; `-` is stdin)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand capture" -s i -l interface -d 'Capture live on this interface (libpcap; needs a build with --features live)' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -s f -l filter -d 'BPF filter for live capture, in tcpdump\'s syntax' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -s s -l snaplen -d 'Bytes kept of each packet in live capture [default: 262144]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -s c -l count -d 'Stop live capture after this many packets' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l duration -d 'Stop live capture after this long (30s, 5m, 1h)' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l stats-interval -d 'How often live capture reports libpcap\'s received and dropped counts [default: 60s]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l emit -d 'Write flow records or one record per packet' -r -f -a "flows\t''
+packets\t''"
+complete -c metron -n "__fish_metron_using_subcommand capture" -l max-flows -d 'Flows held open at once; when full, the flow due soonest is written early, marked evicted [default: 1000000]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l tcp-timeout -d 'TCP flows end after this long without packets [default: 5m]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l udp-timeout -d 'UDP flows end after this long without packets [default: 1m]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l other-timeout -d 'ICMP and other flows end after this long without packets [default: 1m]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l active-timeout -d 'A flow longer than this is written and goes on in a next record [default: 30m]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -s w -l write -d 'Also write the raw packets as pcap files in DIR (named by their first packet\'s time)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand capture" -l rotate-size -d 'Start a new pcap file when the current one reaches this size (K, M, G) [default: 1G]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l rotate-seconds -d 'Start a new pcap file when the current one\'s first packet is this many seconds old' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -s o -l output -d 'Write records here instead of stdout (.zst and .gz compress)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand capture" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
+complete -c metron -n "__fish_metron_using_subcommand capture" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand capture" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand capture" -l no-promisc -d 'Do not put the interface in promiscuous mode'
+complete -c metron -n "__fish_metron_using_subcommand capture" -l list-interfaces -d 'List the interfaces libpcap can capture on, and exit'
+complete -c metron -n "__fish_metron_using_subcommand capture" -l compress -d 'zstd-compress the pcap files (.pcap.zst)'
+complete -c metron -n "__fish_metron_using_subcommand capture" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand capture" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand capture" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand extract" -l from -d 'Directory of pcap files (as `capture --write` makes), or a pcap file (repeatable)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand extract" -l ip-src -d 'Source address or CIDR' -r
+complete -c metron -n "__fish_metron_using_subcommand extract" -l ip-dst -d 'Destination address or CIDR' -r
+complete -c metron -n "__fish_metron_using_subcommand extract" -l port-src -d 'Source port' -r
+complete -c metron -n "__fish_metron_using_subcommand extract" -l port-dst -d 'Destination port' -r
+complete -c metron -n "__fish_metron_using_subcommand extract" -l protocol -d 'Protocol name (tcp, udp, icmp, ...) or number' -r
+complete -c metron -n "__fish_metron_using_subcommand extract" -l start -d 'Packets at or after this time (RFC 3339 or epoch ms)' -r
+complete -c metron -n "__fish_metron_using_subcommand extract" -l end -d 'Packets before this time (RFC 3339 or epoch ms)' -r
+complete -c metron -n "__fish_metron_using_subcommand extract" -l community-id -d 'Packets of the flow with this Community ID' -r
+complete -c metron -n "__fish_metron_using_subcommand extract" -l flow-from -d 'Packets of the flow records in FILE (NDJSON, e.g. from `metron capture --write`)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand extract" -s o -l output -d 'Write the pcap here instead of stdout' -r -F
+complete -c metron -n "__fish_metron_using_subcommand extract" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand extract" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand extract" -l include-reverse -d 'Also match packets going the other way (source and destination swapped)'
+complete -c metron -n "__fish_metron_using_subcommand extract" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand extract" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand extract" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand parse" -s f -l format -d 'Input format: auto, zeek, bro, suricata, snort, yaf, squid, asa, syslog, cef, leef, or a [parsers.NAME]' -r
 complete -c metron -n "__fish_metron_using_subcommand parse" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
@@ -221,14 +271,16 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand demo" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from parse enrich label alert generate store demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ingest" -d 'Store NDJSON events, alert records and error records (routed by source.type); idempotent by guid'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "query" -d 'Run one read-only SQL query over the store\'s tables'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "triage" -d 'Record a triage action (status, comment, assignee, meta-alert) on alerts, with who and when'

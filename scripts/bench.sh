@@ -89,6 +89,27 @@ report "jq -c . (parsed EVE events)" "$N" "$s_jqeve" "$m_jqeve"
 awk -v a="$s_jq" -v e="$s_enr" -v l="$s_label" -v j="$s_jqeve" -v al="$s_alert" -v h="$s_al100" \
   'BEGIN { printf "ratio vs jq: enrich %.1fx, label %.1fx, alert %.1fx (100 sigma rules %.1fx)\n", a / e, a / l, j / al, j / h }'
 
+# capture: a generated pcap of at least 1,000,000 packets to flows, next to tshark's
+# conversation table on the same file (skipped with a note when tshark is missing).
+P=$(( N > 1000000 ? N : 1000000 ))
+"$BIN" generate pcap -n "$P" -o "$WORK/bench.pcap"
+PCAP_MB=$(awk -v b="$(stat -c %s "$WORK/bench.pcap")" 'BEGIN { printf "%.1f", b / 1e6 }')
+read -r s_cap m_cap < <(measure taskset -c 0 "$BIN" capture -q -r "$WORK/bench.pcap")
+report "metron capture -r (pcap to flows)" "$P" "$s_cap" "$m_cap"
+awk -v mb="$PCAP_MB" -v s="$s_cap" 'BEGIN { if (s <= 0) s = 0.001; printf "metron capture: %.0f MB/s of pcap (%s MB)\n", mb / s, mb }'
+read -r s_capp m_capp < <(measure taskset -c 0 "$BIN" capture -q --emit packets -r "$WORK/bench.pcap")
+report "metron capture -r --emit packets" "$P" "$s_capp" "$m_capp"
+read -r s_capw m_capw < <(measure taskset -c 0 "$BIN" capture -q -r "$WORK/bench.pcap" --write "$WORK/store")
+report "metron capture -r --write DIR" "$P" "$s_capw" "$m_capw"
+if command -v tshark >/dev/null; then
+  # (tshark's stderr only warns about running as root)
+  read -r s_ts m_ts < <(measure taskset -c 0 tshark -q -z conv,ip -r "$WORK/bench.pcap" 2>/dev/null)
+  report "tshark -q -z conv,ip -r (same pcap)" "$P" "$s_ts" "$m_ts"
+  awk -v a="$s_ts" -v b="$s_cap" 'BEGIN { printf "ratio vs tshark: capture %.1fx\n", a / b }'
+else
+  echo "tshark not installed: no capture comparison (apt-get install -y tshark)"
+fi
+
 if [ "${BENCH_10X:-0}" = 1 ]; then
   # Memory stays flat as input grows: 10x the lines, streamed from stdin.
   read -r s10 m10 < <(measure sh -c "'$BIN' generate zeek-conn -n $((N * 10)) | taskset -c 0 '$BIN' parse -q --format zeek")

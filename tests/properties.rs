@@ -57,3 +57,108 @@ proptest! {
         }
     }
 }
+
+/// Every packet of `bytes` (a capture file) through the whole capture engine: flows
+/// and packets, with fragments. Returns the packets read.
+fn capture_bytes(bytes: &[u8]) -> u64 {
+    use metron::capture::{run_bytes, CaptureSettings, Emit};
+    let mut total = 0;
+    for emit in [Emit::Flows, Emit::Packets] {
+        let settings = CaptureSettings { emit, ..CaptureSettings::default() };
+        let mut out = metron::io::Output::from_writer(Box::new(std::io::sink()));
+        if let Ok(stats) = run_bytes(&settings, bytes, &mut out) {
+            assert_eq!(stats.packets, stats.ip + stats.not_ip + stats.unknown_link + stats.malformed);
+            total = stats.packets;
+        }
+    }
+    total
+}
+
+/// A pcap header for `linktype` followed by `body`, and a pcapng section with one
+/// interface, so the fuzzing reaches the record and packet decoders.
+fn capture_prefix() -> impl Strategy<Value = Vec<u8>> {
+    let linktypes = prop::sample::select(vec![0u32, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147]);
+    (linktypes, any::<bool>()).prop_map(|(lt, ng)| {
+        let mut h = Vec::new();
+        if ng {
+            // Section header block, then an interface description block.
+            h.extend_from_slice(&0x0A0D0D0Au32.to_le_bytes());
+            h.extend_from_slice(&28u32.to_le_bytes());
+            h.extend_from_slice(&0x1A2B3C4Du32.to_le_bytes());
+            h.extend_from_slice(&[1, 0, 0, 0]);
+            h.extend_from_slice(&u64::MAX.to_le_bytes());
+            h.extend_from_slice(&28u32.to_le_bytes());
+            h.extend_from_slice(&1u32.to_le_bytes());
+            h.extend_from_slice(&20u32.to_le_bytes());
+            h.extend_from_slice(&(lt as u16).to_le_bytes());
+            h.extend_from_slice(&[0, 0]);
+            h.extend_from_slice(&65535u32.to_le_bytes());
+            h.extend_from_slice(&20u32.to_le_bytes());
+        } else {
+            h.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+            h.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            h.extend_from_slice(&65535u32.to_le_bytes());
+            h.extend_from_slice(&lt.to_le_bytes());
+        }
+        h
+    })
+}
+
+/// A well-formed record around arbitrary packet bytes (legacy pcap).
+fn record(data: &[u8]) -> Vec<u8> {
+    let mut r = vec![1, 0, 0, 0, 0, 0, 0, 0];
+    r.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    r.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    r.extend_from_slice(data);
+    r
+}
+
+/// Real packet starts with arbitrary tails: IPv4/IPv6 headers (fragments too) that
+/// the decoder has to read past.
+fn packetish() -> impl Strategy<Value = Vec<u8>> {
+    let heads = prop::sample::select(vec![
+        vec![0x45u8, 0, 0, 60, 0, 1, 0x20, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2],
+        vec![0x45, 0, 0, 60, 0, 1, 0x00, 0x05, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2],
+        vec![0x60, 0, 0, 0, 0, 40, 44, 64, 0x20, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        vec![0x60, 0, 0, 0, 0, 40, 58, 64],
+        vec![],
+    ]);
+    (heads, prop::collection::vec(any::<u8>(), 0..200)).prop_map(|(mut h, t)| {
+        h.extend(t);
+        h
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_pcap_reader(input in prop::collection::vec(any::<u8>(), 0..4096)) {
+        capture_bytes(&input);
+    }
+
+    #[test]
+    fn arbitrary_records_never_panic_the_decoder(prefix in capture_prefix(), body in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let mut bytes = prefix;
+        bytes.extend(body);
+        capture_bytes(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_packets_never_panic_the_decoder(packets in prop::collection::vec(packetish(), 1..16)) {
+        for lt in [0i32, 1, 12, 101, 108, 113, 228, 229, 276] {
+            for p in &packets {
+                let _ = metron::capture::decode::decode(lt, p);
+            }
+        }
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+        bytes.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        bytes.extend_from_slice(&65535u32.to_le_bytes());
+        bytes.extend_from_slice(&101u32.to_le_bytes());
+        for p in &packets {
+            bytes.extend(record(p));
+        }
+        prop_assert_eq!(capture_bytes(&bytes), packets.len() as u64);
+    }
+}

@@ -195,6 +195,12 @@ fn queries_are_read_only_and_sql_errors_are_clear() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "guid\ng1\n");
+    // A table shows at most 10,000 rows and says so; NDJSON streams every row.
+    let big = "SELECT range AS n FROM range(10005)";
+    let out = metron().args(["store", "query", "--format", "table", "--store"]).arg(&store).arg(big).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(10000 rows)") && text.contains("the first 10000 rows"), "{}", &text[text.len() - 200..]);
+    assert_eq!(query(&store, big).len(), 10_005);
     let missing = metron().args(["store", "query", "--store"]).arg(tmp.path().join("none")).arg("SELECT 1").output();
     assert_eq!(missing.unwrap().status.code(), Some(2));
 }

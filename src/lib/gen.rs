@@ -14,6 +14,8 @@ pub enum GenKind {
     /// A plain intel feed (one indicator per line) of mixed types, ~1% of whose
     /// addresses are servers that `ZeekConn` of the same seed connects to.
     Intel,
+    /// A pcap capture of interleaved TCP and UDP flows (`capture::synth`).
+    Pcap,
 }
 
 impl GenKind {
@@ -22,13 +24,14 @@ impl GenKind {
             "zeek-conn" => Some(GenKind::ZeekConn),
             "suricata-eve" | "eve" => Some(GenKind::SuricataEve),
             "intel" => Some(GenKind::Intel),
+            "pcap" => Some(GenKind::Pcap),
             _ => None,
         }
     }
 }
 
 /// Names accepted by `metron generate`.
-pub const GEN_KINDS: [&str; 3] = ["zeek-conn", "suricata-eve", "intel"];
+pub const GEN_KINDS: [&str; 4] = ["zeek-conn", "suricata-eve", "intel", "pcap"];
 
 /// Start of generated time: 2026-01-01T00:00:00Z.
 const START_MS: i64 = 1_767_225_600_000;
@@ -103,6 +106,9 @@ fn uid(rng: &mut StdRng) -> String {
 
 /// Writes `count` records of `kind` to `w`.
 pub fn generate(kind: GenKind, count: u64, seed: u64, w: &mut dyn Write) -> io::Result<()> {
+    if kind == GenKind::Pcap {
+        return crate::capture::synth::generate_pcap(count, seed, w);
+    }
     let mut rng = StdRng::seed_from_u64(seed);
     let hosts = Hosts::new(&mut rng);
     if kind == GenKind::Intel {
@@ -117,7 +123,7 @@ pub fn generate(kind: GenKind, count: u64, seed: u64, w: &mut dyn Write) -> io::
         match kind {
             GenKind::ZeekConn => write_conn(&mut rng, &hosts, ts_ms, w)?,
             GenKind::SuricataEve => write_eve(&mut rng, &hosts, ts_ms, w)?,
-            GenKind::Intel => {}
+            GenKind::Intel | GenKind::Pcap => {}
         }
     }
     if kind == GenKind::ZeekConn {
@@ -135,6 +141,7 @@ pub fn generate_events(kind: GenKind, count: u64, seed: u64) -> io::Result<Vec<c
         GenKind::ZeekConn => "zeek",
         GenKind::SuricataEve => "suricata",
         GenKind::Intel => return Err(io::Error::other("intel is a feed, not events")),
+        GenKind::Pcap => return Err(io::Error::other("pcap is packets: capture them into flows")),
     };
     let mut raw = Vec::new();
     generate(kind, count, seed, &mut raw)?;

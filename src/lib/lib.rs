@@ -3,6 +3,7 @@
 //! binary wires between NDJSON readers and writers.
 
 pub mod alert;
+pub mod capture;
 pub mod config;
 pub mod demo;
 pub mod enrich;

@@ -351,7 +351,7 @@ impl Driver<'_> {
         self.sink.line(source, line_no, data, &mut self.events, &mut self.error_records);
         self.count += 1;
         let mut result = self.drain();
-        if self.count % TICK_EVERY == 0 {
+        if self.count.is_multiple_of(TICK_EVERY) {
             self.progress.inc(TICK_EVERY);
             result = result.and_then(|()| self.tick());
         }

@@ -43,6 +43,12 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records.
+    #[command(after_help = CAPTURE_EXAMPLES)]
+    Capture(CaptureArgs),
+    /// Write the packets that match (Metron's pcap query filters, a Community ID, flow records) to one pcap.
+    #[command(after_help = EXTRACT_EXAMPLES)]
+    Extract(ExtractArgs),
     /// Parse raw sensor output into normalized events (NDJSON).
     #[command(after_help = PARSE_EXAMPLES)]
     Parse(ParseArgs),
@@ -64,6 +70,51 @@ pub enum Command {
     /// Run every stage over bundled sample data and print a summary.
     Demo(DemoArgs),
 }
+
+const CAPTURE_EXAMPLES: &str = "\
+Flow records (--emit flows, the default) have source.type metron.flow, the initiator as
+source (ip_src_addr, ip_src_port), protocol, ip_proto, vlan and inner_vlan, timestamp
+(first packet, epoch ms), end_time, timestamp_us, end_time_us, duration (s), per direction
+orig_/resp_ pkts, ip_bytes, bytes (payload), frame_bytes and tcp_flags, Zeek's conn_state,
+end_reason (fin, rst, idle, active_timeout, packet_limit, evicted, end_of_input) and
+community_id. A flow ends on TCP FIN or RST (after a 5 s close delay), when idle (TCP 5m,
+UDP and other 1m, as Zeek), after --active-timeout (30m; it goes on in a next record), or
+at the end of input. IPv4 and IPv6 fragments are reassembled (bounded: 10,000 datagrams,
+30 s). With --write, flow records also carry packet_files and packet_pos: the byte offset
+of each packet's record, which `metron extract --flow-from` reads directly.
+
+Examples:
+  metron capture -r trace.pcap                          # flows as NDJSON
+  metron capture -r day1.pcapng.zst day2.pcap.gz -o flows.ndjson.zst
+  metron capture -r trace.pcap --emit packets | jq -c 'select(.ip_dst_port == 53)'
+  metron capture -r big.pcap --write store/ --rotate-size 256M --compress
+  sudo metron capture -i eth0 -f 'tcp port 443' --write store/ | metron enrich ...
+  metron capture --list-interfaces
+
+Live capture (-i, -f, --snaplen, --no-promisc, --list-interfaces) uses libpcap and is
+built only with the `live` feature: install libpcap-dev (Debian/Ubuntu) or libpcap-devel,
+then `cargo install --path . --features live`. Capturing needs root or the capabilities
+CAP_NET_RAW and CAP_NET_ADMIN (sudo setcap cap_net_raw,cap_net_admin=eip $(which metron)).
+libpcap's received and dropped counts are reported every --stats-interval and at exit.
+
+Frames without IP (ARP, LLDP) are counted as not IP. A packet whose headers cannot be
+read, a link type metron does not decode, and a damaged file (named with the packet
+number and byte offset where reading stopped, after everything before it was used) are
+error records; the exit code is then 1.";
+
+const EXTRACT_EXAMPLES: &str = "\
+Examples:
+  metron extract --from store/ --ip-src 10.0.0.5 --port-dst 443 -o out.pcap
+  metron extract --from store/ --ip-src 10.0.0.5 --include-reverse --start 2026-01-01T10:00:00Z --end 2026-01-01T11:00:00Z -o out.pcap
+  metron extract --from store/ --community-id '1:wCb3OG7yAFWelaUydu0D+125CLM=' -o flow.pcap
+  metron capture -r big.pcap --write store/ | jq -c 'select(.conn_state == \"REJ\")' > rej.ndjson
+  metron extract --from store/ --flow-from rej.ndjson -o rejected.pcap
+
+Filters are Apache Metron's pcap query fields; every one given must match. Addresses take
+a CIDR too. --start is inclusive, --end exclusive (RFC 3339, or epoch milliseconds).
+--flow-from reads flow records (NDJSON): records with packet_files and packet_pos are read
+at those offsets; others are matched by their 5-tuple (both directions) and time span in
+a scan. Output is one pcap (nanosecond timestamps) in time order, to -o or stdout.";
 
 const PARSE_EXAMPLES: &str = "\
 Formats: auto (default), zeek (alias bro; TSV, JSON and Metron's {\"http\":{...}} form),
@@ -164,7 +215,8 @@ const GENERATE_EXAMPLES: &str = "\
 Examples:
   metron generate zeek-conn -n 1000000 > conn.log
   metron generate suricata-eve -n 1000000 --seed 7 -o eve.json.zst
-  metron generate intel -n 1000000 > intel.txt   # a plain feed; ~1% of it is in zeek-conn of the same seed";
+  metron generate intel -n 1000000 > intel.txt   # a plain feed; ~1% of it is in zeek-conn of the same seed
+  metron generate pcap -n 1000000 -o bench.pcap  # interleaved TCP and UDP flows, for capture benchmarks";
 
 /// Where every stage writes, and how it reads: the same flags on each.
 #[derive(Debug, Args)]
@@ -184,6 +236,150 @@ pub struct StageIo {
     /// Longest line accepted; longer lines become error records [default: 1048576].
     #[arg(long, value_name = "BYTES")]
     pub max_line_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmitChoice {
+    Flows,
+    Packets,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Read pcap or pcapng files (.zst and .gz are decompressed; `-` is stdin).
+    #[arg(short = 'r', long = "read", value_name = "FILE", num_args = 1.., conflicts_with = "interface")]
+    pub read: Vec<PathBuf>,
+
+    /// Capture live on this interface (libpcap; needs a build with --features live).
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// BPF filter for live capture, in tcpdump's syntax.
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+
+    /// Bytes kept of each packet in live capture [default: 262144].
+    #[arg(short = 's', long, value_name = "BYTES")]
+    pub snaplen: Option<i32>,
+
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+
+    /// List the interfaces libpcap can capture on, and exit.
+    #[arg(long)]
+    pub list_interfaces: bool,
+
+    /// Stop live capture after this many packets.
+    #[arg(short = 'c', long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Stop live capture after this long (30s, 5m, 1h).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// How often live capture reports libpcap's received and dropped counts [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub stats_interval: Option<String>,
+
+    /// Write flow records or one record per packet.
+    #[arg(long, value_enum, default_value_t = EmitChoice::Flows)]
+    pub emit: EmitChoice,
+
+    /// Flows held open at once; when full, the flow due soonest is written early, marked evicted [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub max_flows: Option<usize>,
+
+    /// TCP flows end after this long without packets [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    pub tcp_timeout: Option<String>,
+
+    /// UDP flows end after this long without packets [default: 1m].
+    #[arg(long, value_name = "DURATION")]
+    pub udp_timeout: Option<String>,
+
+    /// ICMP and other flows end after this long without packets [default: 1m].
+    #[arg(long, value_name = "DURATION")]
+    pub other_timeout: Option<String>,
+
+    /// A flow longer than this is written and goes on in a next record [default: 30m].
+    #[arg(long, value_name = "DURATION")]
+    pub active_timeout: Option<String>,
+
+    /// Also write the raw packets as pcap files in DIR (named by their first packet's time).
+    #[arg(short, long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
+
+    /// Start a new pcap file when the current one reaches this size (K, M, G) [default: 1G].
+    #[arg(long, value_name = "SIZE", requires = "write")]
+    pub rotate_size: Option<String>,
+
+    /// Start a new pcap file when the current one's first packet is this many seconds old.
+    #[arg(long, value_name = "SECONDS", requires = "write")]
+    pub rotate_seconds: Option<u64>,
+
+    /// zstd-compress the pcap files (.pcap.zst).
+    #[arg(long, requires = "write")]
+    pub compress: bool,
+
+    /// Write records here instead of stdout (.zst and .gz compress).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write every error record here (NDJSON) instead of summarizing them on stderr.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Directory of pcap files (as `capture --write` makes), or a pcap file (repeatable).
+    #[arg(long, value_name = "DIR", required = true)]
+    pub from: Vec<PathBuf>,
+
+    /// Source address or CIDR.
+    #[arg(long, value_name = "ADDR")]
+    pub ip_src: Option<String>,
+
+    /// Destination address or CIDR.
+    #[arg(long, value_name = "ADDR")]
+    pub ip_dst: Option<String>,
+
+    /// Source port.
+    #[arg(long, value_name = "PORT")]
+    pub port_src: Option<u16>,
+
+    /// Destination port.
+    #[arg(long, value_name = "PORT")]
+    pub port_dst: Option<u16>,
+
+    /// Protocol name (tcp, udp, icmp, ...) or number.
+    #[arg(long, value_name = "PROTO")]
+    pub protocol: Option<String>,
+
+    /// Packets at or after this time (RFC 3339 or epoch ms).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+
+    /// Packets before this time (RFC 3339 or epoch ms).
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+
+    /// Also match packets going the other way (source and destination swapped).
+    #[arg(long)]
+    pub include_reverse: bool,
+
+    /// Packets of the flow with this Community ID.
+    #[arg(long, value_name = "ID")]
+    pub community_id: Option<String>,
+
+    /// Packets of the flow records in FILE (NDJSON, e.g. from `metron capture --write`).
+    #[arg(long, value_name = "FILE")]
+    pub flow_from: Option<PathBuf>,
+
+    /// Write the pcap here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -302,7 +498,7 @@ pub struct LabelArgs {
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// What to generate.
-    #[arg(value_parser = ["zeek-conn", "suricata-eve", "intel"])]
+    #[arg(value_parser = ["zeek-conn", "suricata-eve", "intel", "pcap"])]
     pub kind: String,
 
     /// How many records.

@@ -39,6 +39,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         },
     };
     match cli.command {
+        Command::Capture(args) => cmd::capture::run(args, &global),
+        Command::Extract(args) => cmd::extract::run(args, &global),
         Command::Parse(args) => cmd::parse::run(args, &global),
         Command::Enrich(args) => cmd::enrich::run(args, &global),
         Command::Alert(args) => cmd::alert::run(args, &global),

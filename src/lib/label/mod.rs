@@ -358,7 +358,7 @@ impl Reloader {
     fn listing_changed(&mut self) -> bool {
         // Asked for every event: look at the clock only now and then.
         self.calls = self.calls.wrapping_add(1);
-        if self.calls % 1024 != 0 || self.last_listing.elapsed() < LIST_EVERY {
+        if !self.calls.is_multiple_of(1024) || self.last_listing.elapsed() < LIST_EVERY {
             return false;
         }
         self.last_listing = Instant::now();

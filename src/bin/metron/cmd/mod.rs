@@ -2,8 +2,10 @@
 //! and returns the exit code.
 
 pub mod alert;
+pub mod capture;
 pub mod demo;
 pub mod enrich;
+pub mod extract;
 pub mod generate;
 pub mod label;
 pub mod parse;

@@ -130,10 +130,33 @@ fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = match format {
-        // A table needs every row to size its columns.
-        OutputFormat::Table => reader
-            .query(&a.sql, &params)
-            .map(|r| store::format_rows(&mut out, format, &r.columns, &r.rows, a.max_width.max(4))),
+        // A table needs its rows to size its columns: at most TABLE_ROWS of them.
+        OutputFormat::Table => {
+            let (mut rows, mut names, mut more) = (Vec::new(), Vec::new(), false);
+            let run = reader.run(&a.sql, &params, |cols, row| {
+                if rows.len() == TABLE_ROWS {
+                    more = true;
+                    return Err(std::io::Error::other(Stop));
+                }
+                if names.is_empty() {
+                    names = cols.to_vec();
+                }
+                rows.push(row);
+                Ok(())
+            });
+            let run = match run {
+                Err(store::QueryError::Io(e)) if e.get_ref().is_some_and(|e| e.is::<Stop>()) => Ok(names),
+                Ok(all) => Ok(all),
+                Err(e) => Err(e),
+            };
+            run.map(|names| {
+                store::format_rows(&mut out, format, &names, &rows, a.max_width.max(4))?;
+                if more {
+                    writeln!(out, "(the first {TABLE_ROWS} rows; --format ndjson or csv gives them all)")?;
+                }
+                Ok(())
+            })
+        }
         _ => {
             let mut w = store::RowWriter::new(format);
             let mut cols = Vec::new();
@@ -160,6 +183,21 @@ fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
         }
     }
 }
+
+/// Rows a table shows at most.
+const TABLE_ROWS: usize = 10_000;
+
+/// Stops a query that has given the table all the rows it shows.
+#[derive(Debug)]
+struct Stop;
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("enough rows")
+    }
+}
+
+impl std::error::Error for Stop {}
 
 /// A `--param`: an integer or a float stays a number, anything else is text.
 fn param(text: &str) -> store::SqlValue {

@@ -1,0 +1,106 @@
+//! `metron capture`.
+
+use super::Global;
+use crate::cli::{CaptureArgs, EmitChoice};
+use anyhow::{bail, Context};
+use metron::alert::parse_duration;
+use metron::capture::flow::{TableSettings, Timeouts};
+use metron::capture::writer::{parse_size, WriteSettings};
+use metron::capture::{CaptureOutput, CaptureSettings, Emit};
+
+/// What a build without libpcap says when asked for live capture.
+#[cfg(not(feature = "live"))]
+const NO_LIVE: &str = "this metron was built without live capture (the `live` feature, which needs libpcap).\n\
+    Install libpcap-dev (Debian/Ubuntu; libpcap-devel on Fedora), then rebuild with it:\n  \
+    cargo install --path . --features live\n\
+    Reading capture files (-r FILE) works without it.";
+
+pub fn run(args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
+    let ns = |flag: &str, v: &Option<String>, default: i64| -> anyhow::Result<i64> {
+        match v {
+            Some(t) => {
+                let d = parse_duration(t).map_err(anyhow::Error::msg).with_context(|| format!("--{flag}"))?;
+                Ok(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+            }
+            None => Ok(default),
+        }
+    };
+    let d = Timeouts::default();
+    let timeouts = Timeouts {
+        tcp_idle_ns: ns("tcp-timeout", &args.tcp_timeout, d.tcp_idle_ns)?,
+        udp_idle_ns: ns("udp-timeout", &args.udp_timeout, d.udp_idle_ns)?,
+        other_idle_ns: ns("other-timeout", &args.other_timeout, d.other_idle_ns)?,
+        active_ns: ns("active-timeout", &args.active_timeout, d.active_ns)?,
+        close_delay_ns: d.close_delay_ns,
+    };
+    let max_flows = args.max_flows.unwrap_or(TableSettings::default().max_flows);
+    if max_flows == 0 {
+        bail!("--max-flows must be at least 1");
+    }
+    let write = match &args.write {
+        Some(dir) => Some(WriteSettings {
+            dir: dir.clone(),
+            rotate_bytes: match &args.rotate_size {
+                Some(s) => parse_size(s).map_err(anyhow::Error::msg).context("--rotate-size")?,
+                None => 1 << 30,
+            },
+            rotate_ns: args.rotate_seconds.map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX / 2) * 1_000_000_000),
+            zstd: args.compress,
+        }),
+        None => None,
+    };
+    let settings = CaptureSettings {
+        emit: match args.emit {
+            EmitChoice::Flows => Emit::Flows,
+            EmitChoice::Packets => Emit::Packets,
+        },
+        table: TableSettings { timeouts, max_flows, ..TableSettings::default() },
+        write,
+        ..CaptureSettings::default()
+    };
+    let opts = CaptureOutput { output: args.output.clone(), errors: args.errors.clone(), quiet: global.quiet };
+    if args.list_interfaces || args.interface.is_some() {
+        return live(&args, &settings, &opts);
+    }
+    if args.read.is_empty() {
+        bail!("give capture files with -r FILE (`-r -` reads stdin), or an interface with -i IFACE");
+    }
+    let (_, outcome) = metron::capture::run_files(&settings, &args.read, &opts)?;
+    Ok(outcome.exit_code() as u8)
+}
+
+#[cfg(feature = "live")]
+fn live(args: &CaptureArgs, settings: &CaptureSettings, opts: &CaptureOutput) -> anyhow::Result<u8> {
+    use metron::capture::live;
+    if args.list_interfaces {
+        for (name, description) in live::list_interfaces()? {
+            match description {
+                Some(d) => println!("{name}\t{d}"),
+                None => println!("{name}"),
+            }
+        }
+        return Ok(0);
+    }
+    let interface = args.interface.clone().context("--interface")?;
+    let duration = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<std::time::Duration>> {
+        v.as_deref()
+            .map(|t| parse_duration(t).map_err(anyhow::Error::msg).with_context(|| format!("--{flag}")))
+            .transpose()
+    };
+    let live_settings = live::LiveSettings {
+        interface,
+        filter: args.filter.clone(),
+        snaplen: args.snaplen.unwrap_or(262_144),
+        promisc: !args.no_promisc,
+        count: args.count,
+        duration: duration("duration", &args.duration)?,
+        stats_interval: duration("stats-interval", &args.stats_interval)?.unwrap_or(std::time::Duration::from_secs(60)),
+    };
+    let (_, outcome, _) = live::run_live(settings, &live_settings, opts)?;
+    Ok(outcome.exit_code() as u8)
+}
+
+#[cfg(not(feature = "live"))]
+fn live(_: &CaptureArgs, _: &CaptureSettings, _: &CaptureOutput) -> anyhow::Result<u8> {
+    bail!(NO_LIVE)
+}

@@ -1,0 +1,545 @@
+//! `metron capture`: packets from pcap/pcapng files (pure Rust) or, with the `live`
+//! feature, from a network interface (libpcap), decoded, reassembled and turned into
+//! flow records or packet records; optionally written back out as rotated pcap files
+//! whose positions the records carry. `metron extract` reads those files back.
+//!
+//! The pieces: `reader` (files), `decode` (headers), `defrag` (fragments), `flow`
+//! (the flow table), `writer` (`--write`), `extract`, `synth` (`metron generate
+//! pcap`) and `live`. [`Engine`] puts them together for one packet at a time, so that
+//! files and interfaces go the same way.
+
+pub mod decode;
+mod defrag;
+pub mod extract;
+pub mod flow;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod reader;
+pub mod synth;
+pub mod writer;
+
+use crate::error::{error_record, ErrorType};
+use crate::event::{event_with_capacity, fields, new_guid, Event};
+use crate::io::{self, ErrorSink, InputSpec, Output, Progress};
+use crate::run::{Outcome, RunError};
+use decode::{decode, Decoded, Packet};
+use defrag::{Datagram, Defrag};
+use flow::{Finished, FlowTable, Seen, TableSettings};
+use reader::{read_packets, Next, RawPacket};
+use serde_json::Value;
+use std::path::PathBuf;
+use writer::{PcapWriter, WriteSettings};
+
+/// What `metron capture` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Emit {
+    /// Bidirectional flow records (`source.type` = `metron.flow`).
+    #[default]
+    Flows,
+    /// One record per packet (`source.type` = `metron.packet`).
+    Packets,
+}
+
+/// Everything a capture needs besides its inputs.
+#[derive(Debug, Clone)]
+pub struct CaptureSettings {
+    pub emit: Emit,
+    pub table: TableSettings,
+    pub write: Option<WriteSettings>,
+    /// Fragmented datagrams held for reassembly at once.
+    pub max_fragmented: usize,
+    /// How long a fragmented datagram waits for its pieces (Linux's ipfrag_time: 30 s).
+    pub fragment_timeout_ns: i64,
+}
+
+impl Default for CaptureSettings {
+    fn default() -> CaptureSettings {
+        CaptureSettings {
+            emit: Emit::Flows,
+            table: TableSettings::default(),
+            write: None,
+            max_fragmented: 10_000,
+            fragment_timeout_ns: 30_000_000_000,
+        }
+    }
+}
+
+/// Counts for the summary: packets = ip + not_ip + unknown_link + malformed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CaptureStats {
+    pub files: u64,
+    /// Files that could not be read to their end (damage, not a capture).
+    pub file_errors: u64,
+    pub packets: u64,
+    /// Captured bytes.
+    pub bytes: u64,
+    pub ip: u64,
+    /// Frames without IP (ARP, LLDP, ...): filtered on purpose.
+    pub not_ip: u64,
+    /// Frames of a link type the decoder does not know.
+    pub unknown_link: u64,
+    /// Frames whose headers could not be read: each an error record.
+    pub malformed: u64,
+    /// Records written (flows or packets).
+    pub records: u64,
+    pub flows_evicted: u64,
+    pub fragments: u64,
+    pub reassembled: u64,
+    pub incomplete_datagrams: u64,
+    pub written_packets: u64,
+    pub written_files: u64,
+}
+
+impl CaptureStats {
+    pub fn had_errors(&self) -> bool {
+        self.file_errors > 0 || self.malformed > 0 || self.unknown_link > 0
+    }
+}
+
+/// The capture pipeline for one packet at a time.
+pub struct Engine {
+    emit: Emit,
+    table: FlowTable,
+    defrag: Defrag,
+    writer: Option<PcapWriter>,
+    stats: CaptureStats,
+    datagrams: Vec<Datagram>,
+    finished: Vec<Finished>,
+    /// (source, link type) already reported as unknown: one error record each.
+    unknown_reported: Vec<(String, i32)>,
+}
+
+impl Engine {
+    pub fn new(settings: &CaptureSettings) -> std::io::Result<Engine> {
+        let writer = match &settings.write {
+            Some(w) => Some(PcapWriter::new(w.clone())?),
+            None => None,
+        };
+        Ok(Engine {
+            emit: settings.emit,
+            table: FlowTable::new(settings.table),
+            defrag: Defrag::new(settings.max_fragmented, settings.fragment_timeout_ns),
+            writer,
+            stats: CaptureStats::default(),
+            datagrams: Vec::new(),
+            finished: Vec::new(),
+            unknown_reported: Vec::new(),
+        })
+    }
+
+    /// One captured packet of `source`: records to `out`, error records to `errors`.
+    pub fn packet(
+        &mut self,
+        source: &str,
+        pkt: &RawPacket<'_>,
+        out: &mut Vec<Event>,
+        errors: &mut Vec<Event>,
+    ) -> std::io::Result<()> {
+        self.stats.packets += 1;
+        self.stats.bytes += pkt.data.len() as u64;
+        let pos = match &mut self.writer {
+            Some(w) => Some(w.write(pkt)?),
+            None => None,
+        };
+        let mut seen = Seen { ts_ns: pkt.ts_ns, ip_len: 0, frame_len: pkt.orig_len, pos, number: pkt.number };
+        match decode(pkt.linktype, pkt.data) {
+            Packet::Ip(d) => {
+                self.stats.ip += 1;
+                seen.ip_len = d.ip_len;
+                self.deliver(&d, &[seen], out);
+            }
+            Packet::Fragment(d, frag) => {
+                self.stats.ip += 1;
+                seen.ip_len = d.ip_len;
+                let mut done = std::mem::take(&mut self.datagrams);
+                self.defrag.add(d, frag, seen, &mut done);
+                for dg in done.drain(..) {
+                    self.deliver(&dg.decoded, &dg.members, out);
+                }
+                self.datagrams = done;
+            }
+            Packet::NotIp => self.stats.not_ip += 1,
+            Packet::UnknownLinkType(lt) => {
+                self.stats.unknown_link += 1;
+                if !self.unknown_reported.iter().any(|(s, l)| s == source && *l == lt) {
+                    self.unknown_reported.push((source.to_owned(), lt));
+                    let message = format!(
+                        "packet {}: link type {lt} is not one metron decodes (Ethernet, Linux cooked, raw IP, \
+                         BSD loopback); its packets are counted, not decoded",
+                        pkt.number
+                    );
+                    errors.push(packet_error(ErrorType::ParserInvalid, &message, source, pkt));
+                }
+            }
+            Packet::Malformed(why) => {
+                self.stats.malformed += 1;
+                let message = format!("packet {}: headers cannot be read: {why}", pkt.number);
+                errors.push(packet_error(ErrorType::ParserInvalid, &message, source, pkt));
+            }
+        }
+        if self.defrag.stats.fragments > 0 {
+            let mut done = std::mem::take(&mut self.datagrams);
+            self.defrag.expire(pkt.ts_ns, &mut done);
+            for dg in done.drain(..) {
+                self.deliver(&dg.decoded, &dg.members, out);
+            }
+            self.datagrams = done;
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, d: &Decoded, seen: &[Seen], out: &mut Vec<Event>) {
+        match self.emit {
+            Emit::Flows => {
+                self.table.add(d, seen, &mut self.finished);
+                self.drain_flows(out);
+            }
+            Emit::Packets => {
+                for (i, s) in seen.iter().enumerate() {
+                    let e = packet_record(d, s, i == 0, self.writer.as_ref());
+                    out.push(e);
+                    self.stats.records += 1;
+                }
+            }
+        }
+    }
+
+    fn drain_flows(&mut self, out: &mut Vec<Event>) {
+        for (mut e, positions) in self.finished.drain(..) {
+            if let Some(w) = &self.writer {
+                add_positions(&mut e, &positions, w);
+            }
+            out.push(e);
+            self.stats.records += 1;
+        }
+    }
+
+    /// Moves the flow clock to `now_ns` without a packet (live capture, on a timer).
+    pub fn tick(&mut self, now_ns: i64, out: &mut Vec<Event>) -> std::io::Result<()> {
+        self.table.advance(now_ns, &mut self.finished);
+        self.drain_flows(out);
+        if let Some(w) = &mut self.writer {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// End of input: every datagram and flow still open is written out, a chunk of
+    /// records at a time through `write` (a large table's records are never all in
+    /// memory at once).
+    pub fn finish(
+        &mut self,
+        mut write: impl FnMut(&mut Vec<Event>) -> std::io::Result<()>,
+    ) -> std::io::Result<CaptureStats> {
+        let mut out = Vec::new();
+        let mut done = std::mem::take(&mut self.datagrams);
+        self.defrag.flush(&mut done);
+        for dg in done.drain(..) {
+            self.deliver(&dg.decoded, &dg.members, &mut out);
+        }
+        self.drain_flows(&mut out);
+        write(&mut out)?;
+        let (writer, stats) = (&self.writer, &mut self.stats);
+        self.table.flush_with(1024, |chunk| {
+            for (mut e, positions) in chunk.drain(..) {
+                if let Some(w) = writer {
+                    add_positions(&mut e, &positions, w);
+                }
+                out.push(e);
+                stats.records += 1;
+            }
+            write(&mut out)
+        })?;
+        if let Some(w) = self.writer.take() {
+            self.stats.written_packets = w.packets;
+            self.stats.written_files = w.files() as u64;
+            w.finish()?;
+        }
+        Ok(self.stats())
+    }
+
+    pub fn stats(&self) -> CaptureStats {
+        let mut s = self.stats;
+        s.flows_evicted = self.table.stats.evicted;
+        s.fragments = self.defrag.stats.fragments;
+        s.reassembled = self.defrag.stats.reassembled;
+        s.incomplete_datagrams = self.defrag.stats.incomplete;
+        if let Some(w) = &self.writer {
+            s.written_packets = w.packets;
+            s.written_files = w.files() as u64;
+        }
+        s
+    }
+
+    /// Counts a file that could not be read to its end.
+    pub fn file_error(&mut self) {
+        self.stats.file_errors += 1;
+    }
+
+    pub fn file_done(&mut self) {
+        self.stats.files += 1;
+    }
+}
+
+fn packet_error(kind: ErrorType, message: &str, source: &str, pkt: &RawPacket<'_>) -> Event {
+    let raw: String = pkt.data.iter().take(256).map(|b| format!("{b:02x}")).collect();
+    let mut e = error_record(kind, "pcap", message, &raw, source, None);
+    e.insert("packet".into(), Value::from(pkt.number));
+    e.insert("offset".into(), Value::from(pkt.offset));
+    e
+}
+
+/// `packet_files` (names in the `--write` directory) and `packet_pos` (per file, the
+/// byte offsets of the flow's records), as Arkime's packetPos.
+fn add_positions(e: &mut Event, positions: &[flow::Pos], w: &PcapWriter) {
+    let mut files: Vec<(u32, Vec<u64>)> = Vec::new();
+    for p in positions {
+        match files.iter_mut().find(|(f, _)| *f == p.file) {
+            Some((_, offs)) => offs.push(p.offset),
+            None => files.push((p.file, vec![p.offset])),
+        }
+    }
+    let names: Vec<Value> = files.iter().map(|(f, _)| Value::from(w.name(*f))).collect();
+    let offs: Vec<Value> = files.into_iter().map(|(_, o)| Value::from(o)).collect();
+    e.insert("packet_files".into(), Value::Array(names));
+    e.insert("packet_pos".into(), Value::Array(offs));
+}
+
+fn packet_record(d: &Decoded, s: &Seen, first: bool, w: Option<&PcapWriter>) -> Event {
+    let mut e = event_with_capacity(24);
+    let mut put = |k: &str, v: Value| {
+        e.insert(k.to_owned(), v);
+    };
+    put(fields::TIMESTAMP, Value::from(s.ts_ns.div_euclid(1_000_000)));
+    put("timestamp_us", Value::from(s.ts_ns.div_euclid(1000)));
+    put("packet", Value::from(s.number));
+    let tuple = flow::Tuple {
+        src: d.src,
+        dst: d.dst,
+        proto: d.proto,
+        ports: d.has_ports.then_some((d.sport, d.dport)),
+        vlan: d.vlan,
+        inner_vlan: d.inner_vlan,
+    };
+    tuple.put(&mut put);
+    put("ip_bytes", Value::from(s.ip_len));
+    put("bytes", Value::from(if first { d.payload_len } else { 0 }));
+    put("frame_bytes", Value::from(s.frame_len));
+    if d.proto == 6 {
+        put("tcp_flags", Value::from(flow::flag_letters(d.tcp_flags)));
+    }
+    tuple.put_community_id(&mut put);
+    if let (Some(w), Some(p)) = (w, s.pos) {
+        put("packet_file", Value::from(w.name(p.file)));
+        put("packet_pos", Value::from(p.offset));
+    }
+    put(fields::SOURCE_TYPE, Value::from("metron.packet"));
+    put(fields::GUID, Value::from(new_guid()));
+    e
+}
+
+/// `capture: 14 packets (6,087 bytes) from 1 file: 14 IP, 0 not IP, 0 errors; 1 flows`.
+pub fn summary(s: &CaptureStats, emit: Emit) -> String {
+    let t = io::thousands;
+    let mut line = format!(
+        "capture: {} packets ({} bytes) from {} file(s): {} IP, {} not IP, {} errors",
+        t(s.packets),
+        t(s.bytes),
+        t(s.files),
+        t(s.ip),
+        t(s.not_ip + s.unknown_link),
+        t(s.malformed + s.file_errors),
+    );
+    match emit {
+        Emit::Flows => line.push_str(&format!("; {} flows ({} evicted early)", t(s.records), t(s.flows_evicted))),
+        Emit::Packets => line.push_str(&format!("; {} packet records", t(s.records))),
+    }
+    if s.unknown_link > 0 {
+        line.push_str(&format!("; {} packets of unknown link types", t(s.unknown_link)));
+    }
+    if s.fragments > 0 {
+        line.push_str(&format!(
+            "; {} fragments: {} datagrams reassembled, {} incomplete",
+            t(s.fragments),
+            t(s.reassembled),
+            t(s.incomplete_datagrams)
+        ));
+    }
+    if s.written_files > 0 {
+        line.push_str(&format!("; wrote {} packets to {} pcap file(s)", t(s.written_packets), t(s.written_files)));
+    }
+    line
+}
+
+/// Where a capture's records and errors go.
+pub struct CaptureOutput {
+    pub output: Option<PathBuf>,
+    pub errors: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+impl CaptureOutput {
+    /// The record output and the error sink.
+    fn open(&self) -> std::io::Result<(Output, ErrorSink)> {
+        let out = Output::open(self.output.as_deref())?;
+        let mode = match &self.errors {
+            Some(p) => io::ErrorSinkMode::File(p),
+            None => io::ErrorSinkMode::Stderr { quiet: self.quiet },
+        };
+        Ok((out, ErrorSink::open(mode)?))
+    }
+}
+
+/// Writes records and error records as they come; stops at the first write error.
+struct Sinks<'a> {
+    out: &'a mut Output,
+    errors: &'a mut ErrorSink,
+    events: Vec<Event>,
+    error_records: Vec<Event>,
+    write_err: Option<std::io::Error>,
+}
+
+impl Sinks<'_> {
+    fn drain(&mut self) -> std::io::Result<()> {
+        for e in self.events.drain(..) {
+            self.out.write_event(&e)?;
+        }
+        for e in self.error_records.drain(..) {
+            self.errors.emit(&e)?;
+        }
+        Ok(())
+    }
+}
+
+/// `metron capture -r FILE...`: every file in turn through one engine (flows may span
+/// files, as a rotated capture's do).
+pub fn run_files(
+    settings: &CaptureSettings,
+    inputs: &[PathBuf],
+    opts: &CaptureOutput,
+) -> Result<(CaptureStats, Outcome), RunError> {
+    let mut engine = Engine::new(settings)?;
+    let (mut out, mut errors) = opts.open()?;
+    let progress = Progress::new("packets", opts.quiet);
+    let mut sinks =
+        Sinks { out: &mut out, errors: &mut errors, events: Vec::new(), error_records: Vec::new(), write_err: None };
+    let result = read_all(&mut engine, inputs, &mut sinks, &progress);
+    progress.finish();
+    let reader_gone = end_run(&mut engine, &mut sinks, result)?;
+    let stats = engine.stats();
+    if reader_gone || close_outputs(out, errors)? {
+        return Ok((stats, Outcome::Clean));
+    }
+    if !opts.quiet {
+        eprintln!("{}", summary(&stats, settings.emit));
+    }
+    Ok((stats, if stats.had_errors() { Outcome::HadErrors } else { Outcome::Clean }))
+}
+
+/// The end of a run: every open flow written out. True when the reader went away
+/// (`| head`), which ends the run quietly and cleanly.
+fn end_run(engine: &mut Engine, sinks: &mut Sinks<'_>, result: Result<(), RunError>) -> Result<bool, RunError> {
+    let result = result.and_then(|()| {
+        engine.finish(|events| {
+            sinks.events.append(events);
+            sinks.drain()
+        })?;
+        Ok(())
+    });
+    match result {
+        Ok(()) => Ok(false),
+        Err(RunError::Io(e)) if io::is_broken_pipe(&e) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Closes the record output and the error sink; true when the reader went away.
+fn close_outputs(out: Output, errors: ErrorSink) -> Result<bool, RunError> {
+    match out.finish() {
+        Err(e) if io::is_broken_pipe(&e) => return Ok(true),
+        other => other?,
+    }
+    errors.finish()?;
+    Ok(false)
+}
+
+fn read_all(
+    engine: &mut Engine,
+    inputs: &[PathBuf],
+    sinks: &mut Sinks<'_>,
+    progress: &Progress,
+) -> Result<(), RunError> {
+    for input in InputSpec::from_args(inputs) {
+        let name = input.name();
+        progress.set_input(&name);
+        let reader = match input.open() {
+            Ok(r) => r,
+            Err(e) => {
+                engine.file_error();
+                sinks.error_records.push(error_record(ErrorType::ParserError, "pcap", &e.to_string(), "", &name, None));
+                sinks.drain()?;
+                continue;
+            }
+        };
+        let mut count = 0u64;
+        let result = read_packets(Box::new(reader), |pkt| {
+            let r = engine.packet(&name, pkt, &mut sinks.events, &mut sinks.error_records).and_then(|()| sinks.drain());
+            count += 1;
+            if count % 4096 == 0 {
+                progress.inc(4096);
+            }
+            match r {
+                Ok(()) => Next::Continue,
+                Err(e) => {
+                    sinks.write_err = Some(e);
+                    Next::Stop
+                }
+            }
+        });
+        if let Some(e) = sinks.write_err.take() {
+            return Err(e.into());
+        }
+        engine.file_done();
+        if let Err(damage) = result {
+            // What came before the damage was processed; the damage is one error record.
+            engine.file_error();
+            let mut e = error_record(ErrorType::ParserError, "pcap", &damage.to_string(), "", &name, None);
+            if damage.packet > 0 {
+                e.insert("packet".into(), Value::from(damage.packet));
+                e.insert("offset".into(), Value::from(damage.offset));
+            }
+            sinks.error_records.push(e);
+            sinks.drain()?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a capture over pcap bytes in memory, records to `out`: for benchmarks and
+/// tests that measure the engine without files.
+pub fn run_bytes(settings: &CaptureSettings, bytes: &[u8], out: &mut Output) -> std::io::Result<CaptureStats> {
+    let mut engine = Engine::new(settings)?;
+    let (mut events, mut errors) = (Vec::new(), Vec::new());
+    let mut write_err = None;
+    let result = read_packets(Box::new(std::io::Cursor::new(bytes.to_vec())), |pkt| {
+        let r = engine.packet("memory", pkt, &mut events, &mut errors);
+        errors.clear();
+        let r = r.and_then(|()| events.drain(..).try_for_each(|e| out.write_event(&e)));
+        match r {
+            Ok(()) => Next::Continue,
+            Err(e) => {
+                write_err = Some(e);
+                Next::Stop
+            }
+        }
+    });
+    if let Some(e) = write_err {
+        return Err(e);
+    }
+    if let Err(e) = result {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()));
+    }
+    engine.file_done();
+    engine.finish(|events| events.drain(..).try_for_each(|e| out.write_event(&e)))?;
+    Ok(engine.stats())
+}
