@@ -485,7 +485,7 @@ fn read_all(
         let result = read_packets(Box::new(reader), |pkt| {
             let r = engine.packet(&name, pkt, &mut sinks.events, &mut sinks.error_records).and_then(|()| sinks.drain());
             count += 1;
-            if count % 4096 == 0 {
+            if count.is_multiple_of(4096) {
                 progress.inc(4096);
             }
             match r {

@@ -59,7 +59,7 @@ impl ChangeWatch {
     pub fn changed(&mut self) -> bool {
         self.calls = self.calls.wrapping_add(1);
         let notified = self.flag.swap(false, Ordering::AcqRel);
-        let due = self.calls % 1024 == 0 && self.last_stat.elapsed() >= STAT_EVERY;
+        let due = self.calls.is_multiple_of(1024) && self.last_stat.elapsed() >= STAT_EVERY;
         if !notified && !due {
             return false;
         }
