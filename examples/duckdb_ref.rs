@@ -22,14 +22,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["import", input, db] => {
             let c = conn(Some(db))?;
-            let n = c.execute("CREATE TABLE t AS SELECT * FROM read_json(?, format = 'newline_delimited')", [input])?;
+            // Every row sampled: with DuckDB's default sample a field first seen late in a
+            // mixed file (Zeek then Suricata) stops the import.
+            let n = c.execute(
+                "CREATE TABLE t AS SELECT * FROM read_json(?, format = 'newline_delimited', sample_size = -1)",
+                [input],
+            )?;
             println!("{n} rows");
         }
         ["parquet", input, out] => {
             let c = conn(None)?;
             let n = c.execute(
                 &format!(
-                    "COPY (SELECT * FROM read_json(?, format = 'newline_delimited')) TO '{}' \
+                    "COPY (SELECT * FROM read_json(?, format = 'newline_delimited', sample_size = -1)) TO '{}' \
                      (FORMAT parquet, COMPRESSION zstd)",
                     out.replace('\'', "''")
                 ),

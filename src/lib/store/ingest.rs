@@ -345,7 +345,12 @@ fn keep_failed(store: &Store, batch: &Batch) -> Result<PathBuf, StoreError> {
 
 /// The writer thread: one batch at a time, each committed before the next.
 fn write_batches(store: Store, mut manifest: Manifest, rx: Receiver<Batch>, shared: &Mutex<Shared>, max_object: usize) {
-    let conn = match connect() {
+    // The writer's DuckDB keeps no more than this (it held on to what each batch
+    // needed, and grew with the input: 1.6 GB after 1,000,000 events without it).
+    let conn = match connect().and_then(|c| {
+        c.execute_batch("SET memory_limit = '1GB'")?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             lock(shared).fatal = Some(format!("cannot start DuckDB: {e}"));

@@ -261,7 +261,11 @@ pub fn parse_time(text: &str, now_ms: i64) -> Result<i64, String> {
 pub(crate) fn connect() -> Result<duckdb::Connection, StoreError> {
     let config =
         duckdb::Config::default().enable_autoload_extension(false)?.with("autoinstall_known_extensions", "false")?;
-    Ok(duckdb::Connection::open_in_memory_with_flags(config)?)
+    let conn = duckdb::Connection::open_in_memory_with_flags(config)?;
+    // DuckDB keeps what it read from files in memory for later reads; an ingest reads
+    // each batch once, and the cache grew with the input.
+    conn.execute_batch("SET enable_external_file_cache = false")?;
+    Ok(conn)
 }
 
 /// How every segment is written: zstd (level 1 compressed these events smaller than
