@@ -21,6 +21,7 @@ gen:
 bench:
     cargo bench --bench parse --bench enrich --bench label --bench alert --bench capture
     scripts/bench.sh 1000000
+    scripts/bench-store.sh 1000000
 
 demo:
     cargo run --release -- demo
