@@ -98,8 +98,9 @@ impl<'de> Visitor<'de> for Scanner<'_> {
     }
 }
 
-/// A field name, borrowed from the line unless it had escapes.
-struct Key<'de>(Cow<'de, str>);
+/// A field name, borrowed from the line unless it had escapes (the store's shape
+/// scan reads names the same way).
+pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
 
 impl<'de> de::Deserialize<'de> for Key<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -6,7 +6,7 @@
 
 pub mod assets;
 pub mod geoip;
-mod line;
+pub(crate) mod line;
 pub mod networks;
 pub mod tables;
 
