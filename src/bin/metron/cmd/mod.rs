@@ -5,6 +5,7 @@ pub mod alert;
 pub mod demo;
 pub mod enrich;
 pub mod generate;
+pub mod hunt;
 pub mod label;
 pub mod parse;
 pub mod store;
@@ -14,6 +15,8 @@ pub struct Global {
     pub config: Option<std::path::PathBuf>,
     pub quiet: bool,
     pub color: bool,
+    /// `--color always` or `never`; None for auto (each command decides).
+    pub color_choice: Option<bool>,
 }
 
 impl Global {
