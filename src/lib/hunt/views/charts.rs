@@ -25,8 +25,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Sparkline::default().data(&data), spark);
     let first = c.timeline.first().map(|t| t.0.clone()).unwrap_or_default();
     let last = c.timeline.last().map(|t| t.0.clone()).unwrap_or_default();
-    let pad = usize::from(axis.width).saturating_sub(first.len() + last.len());
-    let axis_text = if data.len() > 1 { format!("{first}{}{last}", " ".repeat(pad.min(data.len()))) } else { first };
+    // The last label ends under the last bar.
+    let pad = data.len().min(usize::from(axis.width)).saturating_sub(first.len() + last.len()).max(1);
+    let axis_text = if data.len() > 1 { format!("{first}{}{last}", " ".repeat(pad)) } else { first };
     frame.render_widget(Paragraph::new(axis_text).style(dim(app)), axis);
 
     let mut lines = Vec::new();
