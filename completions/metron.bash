@@ -37,6 +37,9 @@ _metron() {
             metron,help)
                 cmd="metron__subcmd__help"
                 ;;
+            metron,hunt)
+                cmd="metron__subcmd__hunt"
+                ;;
             metron,label)
                 cmd="metron__subcmd__label"
                 ;;
@@ -66,6 +69,9 @@ _metron() {
                 ;;
             metron__subcmd__help,help)
                 cmd="metron__subcmd__help__subcmd__help"
+                ;;
+            metron__subcmd__help,hunt)
+                cmd="metron__subcmd__help__subcmd__hunt"
                 ;;
             metron__subcmd__help,label)
                 cmd="metron__subcmd__help__subcmd__label"
@@ -152,7 +158,7 @@ _metron() {
 
     case "${cmd}" in
         metron)
-            opts="-q -h -V --config --color --quiet --help --version capture extract parse enrich label alert generate store demo help"
+            opts="-q -h -V --config --color --quiet --help --version capture extract parse enrich label alert generate store hunt demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -570,7 +576,7 @@ _metron() {
             return 0
             ;;
         metron__subcmd__help)
-            opts="capture extract parse enrich label alert generate store demo help"
+            opts="capture extract parse enrich label alert generate store hunt demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -668,6 +674,20 @@ _metron() {
             return 0
             ;;
         metron__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        metron__subcmd__help__subcmd__hunt)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -814,6 +834,60 @@ _metron() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        metron__subcmd__hunt)
+            opts="-q -h -V --store --query --format --max-width --refresh --pcap-dir --who --bench --config --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table ndjson csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-width)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pcap-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --who)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bench)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -39,6 +39,7 @@ complete -c metron -n "__fish_metron_needs_command" -f -a "label" -d 'Add threat
 complete -c metron -n "__fish_metron_needs_command" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
 complete -c metron -n "__fish_metron_needs_command" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
+complete -c metron -n "__fish_metron_needs_command" -f -a "hunt" -d 'The triage console over a store: alert queue, detail, status workflow, search, pivots, charts'
 complete -c metron -n "__fish_metron_needs_command" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
 complete -c metron -n "__fish_metron_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand capture" -s r -l read -d 'Read pcap or pcapng files (.zst and .gz are decompressed; `-` is stdin)' -r -F
@@ -262,6 +263,23 @@ complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_sub
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "stats" -d 'Events per source type, time range, alerts, bytes on disk and per event'
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "compact" -d 'Merge small segments (ingest does this at its end)'
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l query -d 'Run one search (the console\'s search language), print the rows and exit' -r
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l format -d 'Output format of --query [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t''
+ndjson\t''
+csv\t''"
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l max-width -d 'Widest table column of --query, in characters' -r
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l refresh -d 'How often the console looks for new alerts (0 turns it off)' -r
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l pcap-dir -d 'Where `metron capture --write` keeps packets; enables extracting a flow\'s packets (x)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l who -d 'Who acts, for the triage history [default: $USER]' -r
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l bench -d 'Measure the console on this search instead of opening it (scripts/bench-hunt.sh)' -r
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand hunt" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand hunt" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand hunt" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s o -l output -d 'Also write the demo\'s events here (NDJSON)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand demo" -l store -d 'The store the demo fills (replaced by the next demo; `metron hunt --store DIR` opens it)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand demo" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
@@ -271,16 +289,17 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand demo" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "hunt" -d 'The triage console over a store: alert queue, detail, status workflow, search, pivots, charts'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ingest" -d 'Store NDJSON events, alert records and error records (routed by source.type); idempotent by guid'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "query" -d 'Run one read-only SQL query over the store\'s tables'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "triage" -d 'Record a triage action (status, comment, assignee, meta-alert) on alerts, with who and when'

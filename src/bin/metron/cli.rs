@@ -67,6 +67,9 @@ pub enum Command {
     /// Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune.
     #[command(after_help = STORE_EXAMPLES)]
     Store(StoreArgs),
+    /// The triage console over a store: alert queue, detail, status workflow, search, pivots, charts.
+    #[command(after_help = metron::hunt::AFTER_HELP)]
+    Hunt(HuntArgs),
     /// Run every stage over bundled sample data and print a summary.
     Demo(DemoArgs),
 }
@@ -543,6 +546,41 @@ status, assignee, meta_alert, comments, triaged_at), alert_records, errors, tria
 Timestamps are epoch milliseconds: epoch_ms(timestamp) makes a TIMESTAMP.
 The store is a directory (--store, $METRON_STORE, [store] dir, ./metron-store) of zstd
 Parquet segments and an append-only triage log; no network access, ever.";
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store].
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// Run one search (the console's search language), print the rows and exit.
+    #[arg(long, value_name = "SEARCH")]
+    pub query: Option<String>,
+
+    /// Output format of --query [default: table on a terminal, ndjson otherwise].
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "query")]
+    pub format: Option<QueryFormat>,
+
+    /// Widest table column of --query, in characters.
+    #[arg(long, default_value_t = 48, value_name = "N")]
+    pub max_width: usize,
+
+    /// How often the console looks for new alerts (0 turns it off).
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    pub refresh: String,
+
+    /// Where `metron capture --write` keeps packets; enables extracting a flow's packets (x).
+    #[arg(long, value_name = "DIR")]
+    pub pcap_dir: Option<PathBuf>,
+
+    /// Who acts, for the triage history [default: $USER].
+    #[arg(long, value_name = "WHO")]
+    pub who: Option<String>,
+
+    /// Measure the console on this search instead of opening it (scripts/bench-hunt.sh).
+    #[arg(long, value_name = "SEARCH", hide = true)]
+    pub bench: Option<String>,
+}
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {

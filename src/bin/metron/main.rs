@@ -32,6 +32,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let global = cmd::Global {
         config: cli.config,
         quiet: cli.quiet,
+        color_choice: match cli.color {
+            ColorChoice::Always => Some(true),
+            ColorChoice::Never => Some(false),
+            ColorChoice::Auto => None,
+        },
         color: match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -47,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Label(args) => cmd::label::run(args, &global),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Store(args) => cmd::store::run(args, &global),
+        Command::Hunt(args) => cmd::hunt::run(args, &global),
         Command::Demo(args) => cmd::demo::run(args, &global),
     }
 }

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod enrich;
 pub mod extract;
 pub mod generate;
+pub mod hunt;
 pub mod label;
 pub mod parse;
 pub mod store;
@@ -16,6 +17,8 @@ pub struct Global {
     pub config: Option<std::path::PathBuf>,
     pub quiet: bool,
     pub color: bool,
+    /// `--color always` or `never`; None for auto (each command decides).
+    pub color_choice: Option<bool>,
 }
 
 impl Global {

@@ -119,13 +119,7 @@ fn ingest(a: StoreIngestArgs, dir: &Path, config: &Config, global: &Global) -> a
 fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
     let store = Store::open(dir)?;
     let reader = store::Reader::open(&store)?;
-    let format = match a.format {
-        Some(QueryFormat::Table) => OutputFormat::Table,
-        Some(QueryFormat::Csv) => OutputFormat::Csv,
-        Some(QueryFormat::Ndjson) => OutputFormat::Ndjson,
-        None if std::io::stdout().is_terminal() => OutputFormat::Table,
-        None => OutputFormat::Ndjson,
-    };
+    let format = output_format(a.format);
     let params: Vec<store::SqlValue> = a.params.iter().map(|p| param(p)).collect();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -198,6 +192,17 @@ impl std::fmt::Display for Stop {
 }
 
 impl std::error::Error for Stop {}
+
+/// The output format from `--format`: a table on a terminal, NDJSON otherwise.
+pub fn output_format(flag: Option<QueryFormat>) -> OutputFormat {
+    match flag {
+        Some(QueryFormat::Table) => OutputFormat::Table,
+        Some(QueryFormat::Csv) => OutputFormat::Csv,
+        Some(QueryFormat::Ndjson) => OutputFormat::Ndjson,
+        None if std::io::stdout().is_terminal() => OutputFormat::Table,
+        None => OutputFormat::Ndjson,
+    }
+}
 
 /// A `--param`: an integer or a float stays a number, anything else is text.
 fn param(text: &str) -> store::SqlValue {

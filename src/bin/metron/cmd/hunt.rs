@@ -1,0 +1,51 @@
+//! `metron hunt`: the console, or one search printed with --query.
+
+use super::Global;
+use crate::cli::HuntArgs;
+use metron::config::Config;
+use metron::hunt::{self, ConsoleOptions, HuntError};
+use metron::store::{self, Store};
+use std::io::{IsTerminal, Write};
+
+pub fn run(args: HuntArgs, global: &Global) -> anyhow::Result<u8> {
+    let config = Config::discover(global.config.as_deref())?;
+    let dir = super::store::store_dir(args.store.as_deref(), &config);
+    let store = Store::open(&dir)?;
+    if let Some(search) = &args.bench {
+        hunt::bench(&store, search, &mut std::io::stdout().lock())?;
+        return Ok(0);
+    }
+    if let Some(text) = &args.query {
+        let format = super::store::output_format(args.format);
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        return match hunt::print_search(&store, text, format, &mut out, args.max_width.max(4)) {
+            Ok(_) => {
+                out.flush()?;
+                Ok(0)
+            }
+            Err(HuntError::Io(e)) => Err(e.into()),
+            Err(e) => {
+                eprintln!("metron: error: {}", metron::text::sanitize(&e.to_string()));
+                Ok(2)
+            }
+        };
+    }
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!("the console needs a terminal; use --query SEARCH to print results");
+    }
+    let refresh = if args.refresh.trim() == "0" {
+        std::time::Duration::ZERO
+    } else {
+        metron::alert::parse_duration(&args.refresh).map_err(|e| anyhow::anyhow!("--refresh: {e}"))?
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match global.color_choice {
+        Some(c) => c,
+        None => !no_color,
+    };
+    let opts =
+        ConsoleOptions { who: args.who.unwrap_or_else(store::current_user), refresh, pcap_dir: args.pcap_dir, color };
+    hunt::run_console(&store, &opts)?;
+    Ok(0)
+}

@@ -1,0 +1,332 @@
+//! Queries off the UI thread: each worker is a thread owning a [`Reader`], taking
+//! [`Request`]s over a channel and sending [`Answer`]s back. The UI never waits on
+//! one; it can interrupt the query running on a worker through its handle.
+//!
+//! The console runs two workers, so that a slow search does not hold up the queue,
+//! the detail page or a triage action.
+
+use super::app::{queue_sql, AlertColumns, Answer, Charts, Detail, Job, Request};
+use super::search;
+use crate::store::{self, QueryError, QueryResult, Reader, SqlValue, Store};
+use serde_json::Value;
+use std::io;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// Rows a search shows when it sets no `limit:`.
+pub const SEARCH_LIMIT: u64 = 1000;
+
+/// What a worker needs besides its reader.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Where `metron capture --write` keeps packets, for extraction.
+    pub pcap_dir: Option<PathBuf>,
+    /// The program that runs `extract` (the current executable).
+    pub exe: Option<PathBuf>,
+    /// Where extracted packets are written.
+    pub out_dir: PathBuf,
+}
+
+/// One worker thread.
+pub struct Worker {
+    tx: mpsc::Sender<Request>,
+    /// Set by the thread once its reader is open.
+    interrupt: Arc<Mutex<Option<Arc<duckdb::InterruptHandle>>>>,
+    /// Requests sent and not answered yet.
+    pub outstanding: usize,
+}
+
+impl Worker {
+    /// Starts a thread that opens a reader on `store` (so that two workers open
+    /// theirs at once) and answers requests to `answers`. A store that cannot be
+    /// read is reported as a failed answer to request 0.
+    pub fn spawn(store: &Store, settings: Settings, answers: mpsc::Sender<(u64, Answer)>) -> io::Result<Worker> {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let interrupt = Arc::new(Mutex::new(None));
+        let handle = Arc::clone(&interrupt);
+        let store = store.clone();
+        std::thread::Builder::new().name("hunt-worker".into()).spawn(move || {
+            let reader = match Reader::open(&store) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = answers.send((0, Answer::Failed(crate::text::sanitize(&e.to_string()))));
+                    return;
+                }
+            };
+            if let Ok(mut h) = handle.lock() {
+                *h = Some(reader.interrupt_handle());
+            }
+            let mut ctx = Ctx::new(reader, settings);
+            for req in rx {
+                let answer = ctx.run(req.job);
+                if answers.send((req.id, answer)).is_err() {
+                    break;
+                }
+            }
+        })?;
+        Ok(Worker { tx, interrupt, outstanding: 0 })
+    }
+
+    pub fn send(&mut self, req: Request) {
+        if self.tx.send(req).is_ok() {
+            self.outstanding += 1;
+        }
+    }
+
+    /// Stops the query running now, if any.
+    pub fn cancel(&self) {
+        if self.outstanding > 0 {
+            if let Ok(Some(h)) = self.interrupt.lock().as_deref() {
+                h.interrupt();
+            }
+        }
+    }
+}
+
+/// A worker's state: its reader and what it learnt about the store.
+pub struct Ctx {
+    pub reader: Reader,
+    pub settings: Settings,
+    columns: Option<AlertColumns>,
+}
+
+impl Ctx {
+    pub fn new(reader: Reader, settings: Settings) -> Ctx {
+        Ctx { reader, settings, columns: None }
+    }
+
+    fn query(&self, sql: &str, params: &[SqlValue]) -> Result<QueryResult, String> {
+        self.reader.query(sql, params).map_err(|e| match e {
+            QueryError::Sql(m) => m,
+            QueryError::Io(e) => e.to_string(),
+        })
+    }
+
+    fn alert_columns(&mut self) -> Result<AlertColumns, String> {
+        if let Some(c) = &self.columns {
+            return Ok(c.clone());
+        }
+        let r = self.query("SELECT column_name FROM (DESCRIBE alerts)", &[])?;
+        let names: Vec<String> = r.rows.iter().filter_map(|r| r.first().map(store::cell_text)).collect();
+        let c = AlertColumns::from_names(&names);
+        self.columns = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Does one job; every failure becomes an answer, never a panic.
+    pub fn run(&mut self, job: Job) -> Answer {
+        match self.try_run(job) {
+            Ok(a) => a,
+            Err(m) if m.contains("INTERRUPT") || m.contains("nterrupted") => Answer::Cancelled,
+            Err(m) => Answer::Failed(crate::text::sanitize(&m)),
+        }
+    }
+
+    fn try_run(&mut self, job: Job) -> Result<Answer, String> {
+        match job {
+            Job::Queue { spec, refresh } => {
+                if refresh {
+                    self.reader.refresh().map_err(|e| e.to_string())?;
+                    self.columns = None;
+                }
+                let cols = self.alert_columns()?;
+                let (sql, params) = queue_sql(&spec, &cols)?;
+                Ok(Answer::Queue(self.query(&sql, &params)?))
+            }
+            Job::AlertDetail { alert_id } => Ok(Answer::Detail(self.alert_detail(&alert_id)?)),
+            Job::EventDetail { row } => {
+                // A search may have chosen few columns: the whole event by its guid.
+                let guid = super::app::field(&row, "guid");
+                let mut event = row;
+                if let Some(guid) = guid {
+                    let r = self.query("SELECT * FROM events WHERE guid = ? LIMIT 1", &[guid.into()])?;
+                    if !r.rows.is_empty() {
+                        event = fields(&r, 0);
+                    }
+                }
+                Ok(Answer::Detail(Detail { event, ..Default::default() }))
+            }
+            Job::Search { text, who, remember } => {
+                let s = search::parse(&text, crate::event::now_ms()).map_err(|e| format!("search: {e}"))?;
+                let r = self.query(&s.sql(SEARCH_LIMIT), &s.params)?;
+                if remember {
+                    store::append_search(self.reader.store(), "", &text, "recent", &who).map_err(|e| e.to_string())?;
+                }
+                Ok(Answer::Search(r))
+            }
+            Job::Charts { text } => Ok(Answer::Charts(self.charts(text.as_deref())?)),
+            Job::Triage(action) => {
+                let ids = store::record(self.reader.store(), &action).map_err(|e| e.to_string())?;
+                let mut what = Vec::new();
+                if let Some(s) = action.status {
+                    what.push(s.as_str().to_owned());
+                }
+                if action.comment.is_some() {
+                    what.push("comment".into());
+                }
+                if let Some(a) = &action.assignee {
+                    what.push(format!("assigned to {a}"));
+                }
+                match action.meta_alert.as_deref() {
+                    Some("") => what.push("ungrouped".into()),
+                    Some(m) => what.push(format!("grouped into {m}")),
+                    None => {}
+                }
+                Ok(Answer::Done(format!("{} on {} alert(s) by {}", what.join(", "), ids.len(), action.who)))
+            }
+            Job::SaveSearch { name, query, who } => {
+                store::append_search(self.reader.store(), &name, &query, "saved", &who).map_err(|e| e.to_string())?;
+                Ok(Answer::Done(format!("saved search {name:?}")))
+            }
+            Job::Searches => {
+                // The log may have been empty when the views were made.
+                self.reader.refresh().map_err(|e| e.to_string())?;
+                Ok(Answer::Searches(self.query(
+                    "SELECT kind, name, query, who, \"timestamp\" FROM (\
+                   SELECT *, row_number() OVER (PARTITION BY kind, CASE WHEN kind = 'saved' THEN name ELSE query END \
+                     ORDER BY \"timestamp\" DESC) AS n FROM searches) \
+                 WHERE n = 1 ORDER BY kind DESC, \"timestamp\" DESC LIMIT 200",
+                    &[],
+                )?))
+            }
+            Job::Extract { community_id } => self.extract(&community_id).map(Answer::Done),
+        }
+    }
+
+    fn alert_detail(&self, alert_id: &str) -> Result<Detail, String> {
+        let a = self.query("SELECT * FROM alerts WHERE alert_id = ? LIMIT 1", &[alert_id.to_owned().into()])?;
+        if a.rows.is_empty() {
+            return Err(format!("no alert {alert_id}"));
+        }
+        let alert = fields(&a, 0);
+        let mut event = Vec::new();
+        if let Some(guid) = super::app::field(&alert, "event_guid") {
+            let r = self.query("SELECT * FROM events WHERE guid = ? LIMIT 1", &[guid.into()])?;
+            if !r.rows.is_empty() {
+                event = fields(&r, 0);
+            }
+        }
+        let h = self.query(
+            "SELECT \"timestamp\", who, status, comment, assignee, meta_alert FROM triage \
+             WHERE alert_id = ? ORDER BY \"timestamp\", action_id",
+            &[alert_id.to_owned().into()],
+        )?;
+        let mut group = Vec::new();
+        if let Some(meta) = super::app::field(&alert, "meta_alert") {
+            let g = self.query(
+                "SELECT alert_id FROM alerts WHERE meta_alert = ? AND alert_id <> ? ORDER BY alert_id LIMIT 50",
+                &[meta.into(), alert_id.to_owned().into()],
+            )?;
+            group = g.rows.iter().filter_map(|r| r.first().map(store::cell_text)).collect();
+        }
+        Ok(Detail { alert_id: Some(alert_id.to_owned()), alert, event, history: h.rows, group })
+    }
+
+    /// The pictures: for a search, its events over time and its top talkers; for
+    /// the queue, alerts over time, per priority and per rule.
+    fn charts(&mut self, text: Option<&str>) -> Result<Charts, String> {
+        let (view, cond, params, about) = match text {
+            Some(t) => {
+                let s = search::parse(t, crate::event::now_ms()).map_err(|e| format!("search: {e}"))?;
+                (s.target.view(), s.where_clause(), s.params.clone(), format!("search: {t}"))
+            }
+            None => ("alerts", String::new(), Vec::new(), "all alerts".to_owned()),
+        };
+        let timeline = self.query(
+            &format!(
+                "WITH q AS (SELECT \"timestamp\" AS ts FROM {view}{cond}), \
+                 r AS (SELECT min(ts) AS lo, max(ts) AS hi FROM q) \
+                 SELECT lo + b * (hi - lo + 1) // 60 AS t, n FROM (\
+                   SELECT CAST(least(59, (ts - lo) * 60 // (hi - lo + 1)) AS BIGINT) AS b, count(*) AS n \
+                   FROM q, r WHERE ts IS NOT NULL GROUP BY b) , r ORDER BY b"
+            ),
+            &params,
+        )?;
+        let timeline = timeline
+            .rows
+            .iter()
+            .map(|r| (r.first().and_then(Value::as_i64).map(short_time).unwrap_or_default(), count(r.get(1))))
+            .collect();
+        let mut bars = Vec::new();
+        let top = |ctx: &Ctx, col: &str, title: &str| -> Result<(String, Vec<(String, u64)>), String> {
+            let c = search::ident(col);
+            let r = ctx.query(
+                &format!(
+                    "SELECT CAST({c} AS VARCHAR) AS k, count(*) AS n FROM {view}{cond} GROUP BY 1 \
+                     ORDER BY n DESC, k LIMIT 10"
+                ),
+                &params,
+            )?;
+            Ok((
+                title.to_owned(),
+                r.rows.iter().map(|r| (r.first().map(store::cell_text).unwrap_or_default(), count(r.get(1)))).collect(),
+            ))
+        };
+        if view == "alerts" {
+            bars.push(top(self, "priority", "alerts per priority")?);
+            bars.push(top(self, "rule.name", "top rules")?);
+            bars.push(top(self, "ip_src_addr", "top sources")?);
+        } else {
+            bars.push(top(self, "ip_src_addr", "top talkers (source)")?);
+            bars.push(top(self, "ip_dst_addr", "top destinations")?);
+            bars.push(top(self, "source.type", "source types")?);
+        }
+        Ok(Charts { about, timeline, bars })
+    }
+
+    /// Runs `metron extract` for one flow into a pcap file.
+    fn extract(&self, community_id: &str) -> Result<String, String> {
+        let Some(dir) = &self.settings.pcap_dir else {
+            return Err("no capture directory: start hunt with --pcap-dir DIR (where `metron capture --write` \
+                        keeps packets)"
+                .into());
+        };
+        let exe = match &self.settings.exe {
+            Some(e) => e.clone(),
+            None => std::env::current_exe().map_err(|e| format!("cannot find metron itself: {e}"))?,
+        };
+        let safe: String =
+            community_id.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).take(40).collect();
+        let out = self.settings.out_dir.join(format!("flow-{safe}.pcap"));
+        let probe = std::process::Command::new(&exe)
+            .args(["extract", "--help"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        if !probe.status.success() {
+            return Err("this metron has no `extract` command: packets cannot be extracted (build one with \
+                        capture and extract)"
+                .into());
+        }
+        let run = std::process::Command::new(&exe)
+            .arg("extract")
+            .arg("--from")
+            .arg(dir)
+            .args(["--community-id", community_id, "-o"])
+            .arg(&out)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        if !run.status.success() {
+            let err = String::from_utf8_lossy(&run.stderr);
+            return Err(format!("extract failed: {}", err.lines().last().unwrap_or("").trim()));
+        }
+        Ok(format!("packets of {community_id} written to {}", out.display()))
+    }
+}
+
+/// Row `i` of `r` as (column, value), nulls left out.
+fn fields(r: &QueryResult, i: usize) -> Vec<(String, Value)> {
+    let Some(row) = r.rows.get(i) else { return Vec::new() };
+    r.columns.iter().zip(row).filter(|(_, v)| !v.is_null()).map(|(c, v)| (c.clone(), v.clone())).collect()
+}
+
+fn count(v: Option<&Value>) -> u64 {
+    v.and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// `MM-DD HH:MM` in UTC.
+pub fn short_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%m-%d %H:%M").to_string()).unwrap_or_default()
+}
