@@ -25,6 +25,20 @@ fn ingest(store: &Path, input: &[u8], extra: &[&str]) -> std::process::Output {
     metron().args(["store", "ingest", "--store"]).arg(store).args(extra).write_stdin(input.to_vec()).output().unwrap()
 }
 
+/// `metron store ingest ARGS --store STORE FILE` as a background process, quiet.
+fn spawn_ingest(args: &[&str], store: &Path, file: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("metron"))
+        .args(["store", "ingest"])
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn query(store: &Path, sql: &str) -> Vec<Value> {
     let out = metron().args(["store", "query", "--format", "ndjson", "--store"]).arg(store).arg(sql).output().unwrap();
     assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
@@ -295,15 +309,7 @@ fn kill_9_mid_ingest_leaves_whole_batches_and_a_rerun_completes_it() {
     let parsed = metron().args(["parse", "-q"]).write_stdin(gen.stdout).output().unwrap();
     std::fs::write(&data, &parsed.stdout).unwrap();
     let batch = 2_000u64;
-    let bin = assert_cmd::cargo::cargo_bin("metron");
-    let mut child = std::process::Command::new(&bin)
-        .args(["store", "ingest", "-q", "--batch-rows", &batch.to_string(), "--store"])
-        .arg(&store)
-        .arg(&data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_ingest(&["-q", "--batch-rows", &batch.to_string()], &store, &data);
     // Wait for a few committed segments, then kill.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -334,15 +340,7 @@ fn queries_and_triage_run_while_a_follow_ingest_writes() {
     let store = tmp.path().join("s");
     let feed = tmp.path().join("feed.ndjson");
     std::fs::write(&feed, alert_records("F1")).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("metron");
-    let mut child = std::process::Command::new(&bin)
-        .args(["store", "ingest", "-F", "--flush-interval", "100ms", "--store"])
-        .arg(&store)
-        .arg(&feed)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_ingest(&["-F", "--flush-interval", "100ms"], &store, &feed);
     let wait_for = |sql: &str, want: u64| {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -376,15 +374,7 @@ fn a_second_writer_is_refused_with_a_clear_message() {
     let store = tmp.path().join("s");
     let feed = tmp.path().join("feed.ndjson");
     std::fs::write(&feed, "").unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("metron");
-    let mut child = std::process::Command::new(&bin)
-        .args(["store", "ingest", "-F", "--store"])
-        .arg(&store)
-        .arg(&feed)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_ingest(&["-F"], &store, &feed);
     // The follow ingest holds the writer lock once it has made the store.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !store.join("MANIFEST.json").exists() {
