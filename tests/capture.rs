@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::{lines, metron, testdata};
-use metron::capture::reader::{read_packets, Next};
+use common::{lines, metron, packets_of, testdata};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -258,18 +257,6 @@ fn community_ids_agree_with_tshark_per_packet() {
     for want in ["tcp/v4", "udp/v4", "icmp/v4", "tcp/v6", "udp/v6"] {
         assert!(protocols.contains(want), "{want} not covered: {protocols:?}");
     }
-}
-
-/// (time, wire length, bytes) of every packet of a capture.
-fn packets_of(path: &Path) -> Vec<(i64, u32, Vec<u8>)> {
-    let mut v = Vec::new();
-    let reader = metron::io::open_input(path).unwrap();
-    read_packets(Box::new(reader), |p| {
-        v.push((p.ts_ns, p.orig_len, p.data.to_vec()));
-        Next::Continue
-    })
-    .unwrap();
-    v
 }
 
 /// capture --write, then extract --community-id (a scan) and --flow-from (read at the

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{lines, metron};
+use common::{lines, metron, packets_of, testdata};
 use metron::hunt::app::{Answer, App, Job, Request, Screen};
 use metron::hunt::keys::Command;
 use metron::hunt::views;
@@ -213,6 +213,16 @@ fn search_pivot_and_charts_views() {
     assert_eq!(app.screen, Screen::Results);
     assert_eq!(app.results.as_ref().unwrap().rows.len(), 4);
     insta::assert_snapshot!("search_results_80x24", render(&app, 80, 24));
+    // Sideways: protocol comes into view.
+    app.key(key('l'));
+    app.key(key('l'));
+    insta::assert_snapshot!("search_results_scrolled_80x24", render(&app, 80, 24));
+    // Chosen columns, from the fields every event has (the search returned them all).
+    app.key(key('c'));
+    app.prompt.as_mut().unwrap().text = "uid, ip_dst_addr,query".into();
+    assert!(app.key(enter()).is_empty(), "no new query");
+    assert_eq!(app.result_offset, 0);
+    insta::assert_snapshot!("search_results_chosen_columns_80x24", render(&app, 80, 24));
     // Pivot from the DNS event (second, by time) to its source address within an hour.
     app.update(Command::Down);
     app.key(key('p'));
@@ -417,4 +427,45 @@ fn extraction_says_clearly_when_it_cannot_run() {
         assert!(matches!(&a, Answer::Done(m) if m.ends_with(&want.display().to_string())), "{a:?}");
         assert!(want.exists());
     }
+}
+
+/// The console's pcap extraction on what `metron capture --write` recorded: the flow
+/// records go into a store, a search finds one, `x` extracts it through the real
+/// `metron extract`, and the file holds the packets tshark selects with
+/// `communityid == "..."` from the original capture.
+#[test]
+fn the_console_extracts_a_recorded_flow_as_tshark_selects_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pcaps = tmp.path().join("pcaps");
+    let flows = tmp.path().join("flows.ndjson");
+    metron()
+        .args(["capture", "-q", "-r"])
+        .arg(testdata("pcaps/zeek-wikipedia.pcap"))
+        .arg("--write")
+        .arg(&pcaps)
+        .arg("-o")
+        .arg(&flows)
+        .assert()
+        .success();
+    let dir = tmp.path().join("store");
+    metron().args(["store", "ingest", "-q", "--store"]).arg(&dir).arg(&flows).assert().success();
+    let reader = Reader::open(&Store::open(&dir).unwrap()).unwrap();
+    let exe = assert_cmd::cargo::cargo_bin("metron");
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut ctx =
+        Ctx::new(reader, Settings { pcap_dir: Some(pcaps.clone()), exe: Some(exe), out_dir: out_dir.clone() });
+    let mut app = App::new("ann", false);
+    let id = "1:23JKDxfIoGW8QwmTQ80eENbb+Zw=";
+    let r = app.run_search(&format!("community_id='{id}'"));
+    settle(&mut ctx, &mut app, r);
+    assert_eq!(app.results.as_ref().unwrap().rows.len(), 1, "one flow record");
+    let r = app.key(key('x'));
+    assert!(matches!(&r[0].job, Job::Extract { community_id } if community_id == id));
+    settle(&mut ctx, &mut app, r);
+    let file = out_dir.join("flow-1_23JKDxfIoGW8QwmTQ80eENbb_Zw_.pcap");
+    assert_eq!(app.message, format!("packets of {id} written to {}", file.display()));
+    let want = packets_of(&testdata("pcaps/roundtrip/zeek-wikipedia.pcap.1_23JKDxfIoGW8QwmTQ80eENbb_Zw_.pcap"));
+    assert!(!want.is_empty());
+    assert_eq!(packets_of(&file), want);
 }

@@ -61,3 +61,15 @@ pub fn parse_text(format: &str, name: &str, text: &str) -> (Vec<Event>, Vec<Even
     .expect("read");
     (events, errors)
 }
+
+/// A capture's packets: time (ns), original length and bytes, as metron reads them.
+pub fn packets_of(path: &Path) -> Vec<(i64, u32, Vec<u8>)> {
+    let mut v = Vec::new();
+    let reader = open_input(path).expect("a capture file");
+    metron::capture::reader::read_packets(Box::new(reader), |p| {
+        v.push((p.ts_ns, p.orig_len, p.data.to_vec()));
+        metron::capture::reader::Next::Continue
+    })
+    .expect("a readable capture");
+    v
+}

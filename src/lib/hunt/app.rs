@@ -35,6 +35,7 @@ pub enum PromptKind {
     Assign,
     Group,
     SaveSearch,
+    Columns,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +228,8 @@ pub struct App {
     pub result_columns: Vec<String>,
     pub result_target: Target,
     pub result_selected: usize,
+    /// How many of the chosen columns the table scrolls past on the left.
+    pub result_offset: usize,
     pub charts: Option<Charts>,
     pub searches: Option<QueryResult>,
     pub searches_selected: usize,
@@ -264,6 +267,7 @@ impl App {
             result_columns: Vec::new(),
             result_target: Target::Events,
             result_selected: 0,
+            result_offset: 0,
             charts: None,
             searches: None,
             searches_selected: 0,
@@ -572,6 +576,30 @@ impl App {
                     self.open_prompt(PromptKind::SaveSearch, "");
                 }
             }
+            Command::Columns => match &self.results {
+                Some(r) => {
+                    let shown = self.shown_columns(r).join(",");
+                    self.open_prompt(PromptKind::Columns, &shown);
+                }
+                None => self.message = "no results to choose columns of".into(),
+            },
+            Command::Left => self.result_offset = self.result_offset.saturating_sub(1),
+            Command::Right => {
+                let n = self.results.as_ref().map_or(0, |r| self.shown_columns(r).len());
+                self.result_offset = (self.result_offset + 1).min(n.saturating_sub(1));
+            }
+            Command::ShowGroup => match self.detail.as_ref().and_then(|d| field(&d.alert, "meta_alert")) {
+                Some(meta) => {
+                    self.spec.filter = format!("meta_alert='{}'", meta.replace('\'', "''"));
+                    self.spec.show_closed = true;
+                    self.selected = 0;
+                    self.back.clear();
+                    self.screen = Screen::Queue;
+                    self.message = format!("meta-alert {meta} (f changes the filter, z hides closed alerts)");
+                    out.push(self.request(Job::Queue { spec: self.spec.clone(), refresh: false }));
+                }
+                None => self.message = "this alert is in no meta-alert (m groups alerts)".into(),
+            },
             Command::Submit => {
                 if let Some(p) = self.prompt.take() {
                     out.extend(self.submit(p));
@@ -622,6 +650,7 @@ impl App {
                 }
                 self.triage(|a| a.meta_alert = Some(text))
             }
+            PromptKind::Columns => self.choose_columns(&text),
             PromptKind::SaveSearch => {
                 if text.is_empty() {
                     return Vec::new();
@@ -630,6 +659,49 @@ impl App {
                 vec![self.request(Job::SaveSearch { name: text, query, who: self.who.clone() })]
             }
         }
+    }
+
+    /// The chosen columns the results have, in the chosen order; all of them when
+    /// none of the chosen ones is there.
+    pub fn shown_columns(&self, r: &QueryResult) -> Vec<String> {
+        let shown: Vec<String> = self.result_columns.iter().filter(|c| r.columns.contains(c)).cloned().collect();
+        if shown.is_empty() {
+            r.columns.clone()
+        } else {
+            shown
+        }
+    }
+
+    /// The columns prompt: names separated by commas or spaces; empty shows every
+    /// column the search returned. Columns the results lack are fetched by running
+    /// the search again with them when it chose its columns (`cols:`), and are
+    /// named as unknown otherwise (the search already returned every column).
+    fn choose_columns(&mut self, text: &str) -> Vec<Request> {
+        let Some(r) = &self.results else { return Vec::new() };
+        let cols: Vec<String> =
+            text.split([',', ' ']).map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+        self.result_offset = 0;
+        if cols.is_empty() {
+            self.result_columns = r.columns.clone();
+            return Vec::new();
+        }
+        let missing: Vec<&str> = cols.iter().filter(|c| !r.columns.contains(c)).map(String::as_str).collect();
+        if missing.is_empty() {
+            self.result_columns = cols;
+            return Vec::new();
+        }
+        let chose = search::parse(&self.search_text, 0).is_ok_and(|s| !s.columns.is_empty());
+        if chose {
+            return match search::with_columns(&self.search_text, &cols) {
+                Ok(q) => self.run_search(&q),
+                Err(e) => {
+                    self.message = format!("search: {e}");
+                    Vec::new()
+                }
+            };
+        }
+        self.message = format!("no column {} here (enter on a row shows every field)", missing.join(", "));
+        Vec::new()
     }
 
     /// Runs a search (parsed here first, so that errors show at once).
@@ -655,6 +727,7 @@ impl App {
         self.search_text = text.to_owned();
         self.results = None;
         self.result_selected = 0;
+        self.result_offset = 0;
         if self.screen != Screen::Results {
             self.go(Screen::Results);
         }
@@ -1058,6 +1131,84 @@ mod tests {
         assert_eq!(app.menu, Some(Menu::Pivot));
         let r = app.key(key('c'));
         assert!(matches!(&r[0].job, Job::Search { text, .. } if text == "community_id='1:abc='"));
+    }
+
+    fn results(app: &mut App, search: &str, columns: &[&str]) {
+        let r = app.run_search(search);
+        let row: Vec<Value> = columns.iter().map(|c| json!(format!("{c}-value"))).collect();
+        app.apply(
+            r[0].id,
+            Answer::Search(QueryResult { columns: columns.iter().map(|c| (*c).to_owned()).collect(), rows: vec![row] }),
+        );
+    }
+
+    #[test]
+    fn columns_are_chosen_from_the_results_or_fetched_again() {
+        let mut app = loaded(&["a"]);
+        results(&mut app, "uid=x", &["timestamp", "uid", "ip_src_addr", "query"]);
+        // The defaults the results have, in the default order.
+        assert_eq!(app.shown_columns(app.results.as_ref().unwrap()), vec!["timestamp", "ip_src_addr"]);
+        app.key(key('c'));
+        assert_eq!(app.prompt.as_ref().map(|p| p.text.as_str()), Some("timestamp,ip_src_addr"));
+        app.prompt.as_mut().unwrap().text = "query, uid".into();
+        assert!(app.update(Command::Submit).is_empty(), "the results have them: no query");
+        assert_eq!(app.shown_columns(app.results.as_ref().unwrap()), vec!["query", "uid"]);
+        // A column the results lack, when the search returned every column: named.
+        app.key(key('c'));
+        app.prompt.as_mut().unwrap().text = "uid nosuch".into();
+        assert!(app.update(Command::Submit).is_empty());
+        assert!(app.message.contains("no column nosuch"), "{}", app.message);
+        // Empty: every column.
+        app.key(key('c'));
+        app.prompt.as_mut().unwrap().text.clear();
+        app.update(Command::Submit);
+        assert_eq!(app.shown_columns(app.results.as_ref().unwrap()).len(), 4);
+        // A search that chose its columns is run again with the new ones.
+        results(&mut app, "uid=x cols:uid", &["uid"]);
+        app.key(key('c'));
+        app.prompt.as_mut().unwrap().text = "uid,conn_state".into();
+        let r = app.update(Command::Submit);
+        assert!(matches!(&r[0].job, Job::Search { text, .. } if text == "uid=x cols:uid,conn_state"));
+    }
+
+    #[test]
+    fn the_results_scroll_sideways_within_the_columns() {
+        let mut app = loaded(&["a"]);
+        results(&mut app, "cols:a,b,c", &["a", "b", "c"]);
+        app.key(key('h'));
+        assert_eq!(app.result_offset, 0);
+        app.key(key('l'));
+        app.key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+        app.key(key('l'));
+        assert_eq!(app.result_offset, 2, "stops at the last column");
+        app.key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        assert_eq!(app.result_offset, 1);
+        // A new search starts at the first column.
+        results(&mut app, "cols:a,b", &["a", "b"]);
+        assert_eq!(app.result_offset, 0);
+    }
+
+    #[test]
+    fn a_meta_alert_is_listed_in_the_queue_from_the_detail_page() {
+        let mut app = loaded(&["a"]);
+        let r = app.update(Command::Open);
+        let d = Detail {
+            alert_id: Some("a".into()),
+            alert: vec![("alert_id".into(), json!("a")), ("meta_alert".into(), json!("inc'7"))],
+            ..Default::default()
+        };
+        app.apply(r[0].id, Answer::Detail(d));
+        let r = app.key(key('f'));
+        assert_eq!(app.screen, Screen::Queue);
+        assert!(
+            matches!(&r[0].job, Job::Queue { spec, .. } if spec.filter == "meta_alert='inc''7'" && spec.show_closed)
+        );
+        assert!(queue_sql(&app.spec, &AlertColumns::default()).is_ok());
+        // An alert in no meta-alert says so.
+        let r = app.update(Command::Open);
+        app.apply(r[0].id, Answer::Detail(Detail { alert_id: Some("a".into()), ..Default::default() }));
+        assert!(app.key(key('f')).is_empty());
+        assert!(app.message.contains("no meta-alert"));
     }
 
     #[test]

@@ -71,6 +71,13 @@ pub enum Command {
     Pivot(PivotKind),
     Extract,
     SaveSearch,
+    /// Choose the result table's columns.
+    Columns,
+    /// Scroll the result table sideways.
+    Left,
+    Right,
+    /// The queue, filtered to the shown alert's meta-alert.
+    ShowGroup,
     Submit,
 }
 
@@ -175,10 +182,34 @@ pub const KEYS: &[Binding] = &[
     Binding { keys: &[ch('a')], context: X::Detail, command: C::Assign, help: "assign" },
     Binding { keys: &[ch('m')], context: X::Detail, command: C::Group, help: "group into a meta-alert" },
     Binding { keys: &[ch('M')], context: X::Detail, command: C::Ungroup, help: "ungroup" },
+    Binding {
+        keys: &[ch('f')],
+        context: X::Detail,
+        command: C::ShowGroup,
+        help: "list this alert's meta-alert in the queue",
+    },
     Binding { keys: &[ch('p')], context: X::Detail, command: C::PivotMenu, help: "pivot to related events" },
     Binding { keys: &[ch('x')], context: X::Detail, command: C::Extract, help: "extract the flow's packets (pcap)" },
     Binding { keys: &[ch('p')], context: X::Results, command: C::PivotMenu, help: "pivot from this row" },
     Binding { keys: &[ch('w')], context: X::Results, command: C::SaveSearch, help: "save this search" },
+    Binding {
+        keys: &[ch('c')],
+        context: X::Results,
+        command: C::Columns,
+        help: "choose the columns (names, comma-separated)",
+    },
+    Binding {
+        keys: &[ch('h'), (KeyCode::Left, NONE)],
+        context: X::Results,
+        command: C::Left,
+        help: "scroll the columns left",
+    },
+    Binding {
+        keys: &[ch('l'), (KeyCode::Right, NONE)],
+        context: X::Results,
+        command: C::Right,
+        help: "scroll the columns right",
+    },
     Binding { keys: &[ch('x')], context: X::Results, command: C::Extract, help: "extract the flow's packets (pcap)" },
     Binding { keys: &[ch('n')], context: X::Status, command: C::SetStatus(S::New), help: "NEW" },
     Binding { keys: &[ch('o')], context: X::Status, command: C::SetStatus(S::Open), help: "OPEN" },
@@ -224,6 +255,8 @@ pub fn key_name(code: KeyCode, mods: KeyModifiers) -> String {
         KeyCode::Char(c) => c.to_string(),
         KeyCode::Up => "↑".into(),
         KeyCode::Down => "↓".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Right => "→".into(),
         KeyCode::PageUp => "pgup".into(),
         KeyCode::PageDown => "pgdn".into(),
         KeyCode::Home => "home".into(),

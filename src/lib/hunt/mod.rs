@@ -55,11 +55,13 @@ The console opens on the alert queue (resolved and dismissed hidden). Keys: arro
 j/k move, enter opens an alert or event, esc goes back (and cancels a running query),
 s sets status (NEW OPEN ESCALATE DISMISS RESOLVE) with an optional comment, c comments,
 a assigns, space marks alerts, m groups marked alerts into a meta-alert, M ungroups,
-f filters the queue, z shows closed alerts, o changes the sort (score, time,
-priority), / searches, L lists saved and recent searches, w saves a search, p pivots
-(community_id, uid/flow_id, source or destination IP within an hour), C draws charts,
-x extracts a flow's packets with `metron extract` (needs --pcap-dir), ? shows every
-key, q quits. Every action is written to the store with who and when.
+f on an alert's detail lists its meta-alert, f filters the queue, z shows closed
+alerts, o changes the sort (score, time, priority), / searches, c chooses the result
+columns, h/l scroll them sideways, L lists saved and recent searches, w saves a
+search, p pivots (community_id, uid/flow_id, source or destination IP within an
+hour), C draws charts, x extracts a flow's packets with `metron extract` (needs
+--pcap-dir), ? shows every key, q quits. Every action is written to the store with
+who and when.
 
 Search syntax (the query bar, the queue filter and --query):
 ",

@@ -112,6 +112,8 @@ pub fn ident(name: &str) -> String {
 struct Word {
     text: String,
     at: usize,
+    /// The byte offset just past the word.
+    end: usize,
     quoted: bool,
 }
 
@@ -154,13 +156,36 @@ fn words(input: &str) -> Result<Vec<Word>, SearchError> {
                 i += 1;
             }
         }
-        out.push(Word { text, at, quoted });
+        let end = chars.get(i).map_or(input.len(), |c| c.0);
+        out.push(Word { text, at, end, quoted });
     }
     Ok(out)
 }
 
 /// Operators, longest first so that `>=` is not read as `>`.
 const OPS: [&str; 8] = ["!=", ">=", "<=", "!~", "=", ">", "<", "~"];
+
+/// The search with its `cols:` term replaced by `columns` (the rest kept as typed).
+pub fn with_columns(input: &str, columns: &[String]) -> Result<String, SearchError> {
+    let mut out = String::new();
+    let mut from = 0;
+    for w in words(input)? {
+        if !w.quoted && w.text.to_ascii_lowercase().starts_with("cols:") {
+            out.push_str(input[from..w.at].trim_end());
+            from = w.end;
+        }
+    }
+    out.push_str(&input[from..]);
+    let mut out = out.trim().to_owned();
+    if !columns.is_empty() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str("cols:");
+        out.push_str(&columns.join(","));
+    }
+    Ok(out)
+}
 
 /// Parses a search; `now_ms` anchors `last`.
 pub fn parse(input: &str, now_ms: i64) -> Result<Search, SearchError> {
@@ -418,6 +443,20 @@ mod tests {
         let s = p("uri=\"x' OR 1=1 --\"");
         assert_eq!(s.params, vec![SqlValue::from("x' OR 1=1 --".to_owned())]);
         assert!(!s.sql(10).contains("OR 1=1"));
+    }
+
+    #[test]
+    fn choosing_columns_rewrites_only_the_cols_term() {
+        let cols = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            with_columns("ip_src_addr=1.2.3.4 cols:a,b last 1h", &cols(&["x", "y"])).unwrap(),
+            "ip_src_addr=1.2.3.4 last 1h cols:x,y"
+        );
+        assert_eq!(with_columns("query~'cols:a b'", &cols(&["uid"])).unwrap(), "query~'cols:a b' cols:uid");
+        assert_eq!(with_columns("COLS:a", &[]).unwrap(), "");
+        let again = parse(&with_columns("in:alerts cols:a", &cols(&["alert_id", "count"])).unwrap(), 0).unwrap();
+        assert_eq!(again.columns, cols(&["alert_id", "count"]));
+        assert_eq!(again.target, Target::Alerts);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub fn draw_bottom(frame: &mut Frame, area: Rect, app: &App) {
             PromptKind::Assign => "assign to: ".to_owned(),
             PromptKind::Group => "meta-alert id: ".to_owned(),
             PromptKind::SaveSearch => "save search as: ".to_owned(),
+            PromptKind::Columns => "columns (empty: all): ".to_owned(),
         };
         let text = clean(&p.text);
         // Keep the end of long input in view.
@@ -42,7 +43,7 @@ fn hint(app: &App) -> String {
     match app.screen {
         Screen::Queue => format!("{n} alerts  enter detail  s status  / search  f filter  ? help  q quit"),
         Screen::Detail => "s status  c comment  p pivot  x pcap  esc back  ? help".into(),
-        Screen::Results => "enter detail  p pivot  w save  C charts  esc back  ? help".into(),
+        Screen::Results => "enter detail  p pivot  c columns  h/l scroll  w save  C charts  ? help".into(),
         _ => "esc back  ? help  q quit".into(),
     }
 }
