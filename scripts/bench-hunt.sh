@@ -37,7 +37,10 @@ ms() { date +%s%3N; }
 
 if [ ! -f "$S/MANIFEST.json" ]; then
   t0=$(ms)
-  "$BIN" generate zeek-conn -n "$N" | "$BIN" parse -q | "$BIN" store ingest -q --store "$S"
+  "$BIN" generate zeek-conn -n "$N" | "$BIN" parse -q |
+    /usr/bin/time -f '%e %M' -o "$WORK/ingest.time" "$BIN" store ingest -q --store "$S"
+  read -r s_in m_in < "$WORK/ingest.time"
+  awk -v n="$N" -v s="$s_in" -v m="$m_in" 'BEGIN { printf "ingest (generate | parse | store ingest): %d events in %.1fs, %.0f events/s, peak RSS %d MB\n", n, s, n / s, m / 1024 }'
   # Alert records for a sample of the events.
   "$BIN" store query --store "$S" --format csv \
     "SELECT guid, timestamp, ip_src_addr, ip_dst_addr FROM events USING SAMPLE $A ROWS" |

@@ -313,12 +313,12 @@ fn store_them(events: Vec<Event>, dir: &Path, bold: &dyn Fn(&str) -> String) -> 
     println!();
     println!("{}", bold(&format!("store ({})", dir.display())));
     println!(
-        "  {} events, {} alerts, {} alert records in {} segments; {} bytes on disk, {:.0} bytes per event",
+        "  {} events, {} alerts, {} alert records in {} segments of {} bytes, {:.0} bytes per event",
         thousands(stored.stored[0]),
         thousands(s.alerts),
         thousands(stored.stored[1]),
         s.segments,
-        thousands(s.bytes_on_disk),
+        thousands(s.segment_bytes),
         s.bytes_per_event
     );
     for (t, n, _, _) in s.source_types.iter().take(4) {

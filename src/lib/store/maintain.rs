@@ -162,6 +162,12 @@ pub struct StoreStats {
     pub errors: u64,
     pub triage_actions: u64,
     pub segments: u64,
+    /// Bytes of the live segments (the ones the manifest names).
+    pub segment_bytes: u64,
+    /// Segments replaced by compaction or prune that are still on disk, and their
+    /// bytes: they are deleted once no reader can be using them (`TRASH_GRACE_MS`).
+    pub replaced: u64,
+    pub replaced_bytes: u64,
     /// Every file of the store.
     pub bytes_on_disk: u64,
     /// Bytes of event segments per event.
@@ -214,6 +220,13 @@ pub fn stats(store: &Store) -> Result<StoreStats, StoreError> {
     s.priorities = pairs("SELECT coalesce(priority, '-'), count(*) FROM alerts GROUP BY 1 ORDER BY 2 DESC")?;
     s.statuses = pairs("SELECT status, count(*) FROM alerts GROUP BY 1 ORDER BY 2 DESC")?;
     s.segments = Table::ALL.iter().map(|t| m.segments(*t).len() as u64).sum();
+    s.segment_bytes = Table::ALL.iter().flat_map(|t| m.segments(*t)).map(|x| x.bytes).sum();
+    for t in &m.trash {
+        if let Ok(meta) = std::fs::metadata(store.dir().join(&t.file)) {
+            s.replaced += 1;
+            s.replaced_bytes += meta.len();
+        }
+    }
     s.bytes_on_disk = dir_size(store.dir());
     let event_bytes: u64 = m.events.iter().map(|x| x.bytes).sum();
     s.bytes_per_event = if s.events > 0 { event_bytes as f64 / s.events as f64 } else { 0.0 };

@@ -31,7 +31,7 @@ pub use duckdb::types::Value as SqlValue;
 pub use ingest::DEFAULT_BATCH_ROWS;
 pub use ingest::{IngestSettings, IngestStage, IngestStats};
 pub use maintain::{compact, export, prune, stats, CompactStats, ExportFilter, ExportStats, PruneStats, StoreStats};
-pub use manifest::{Manifest, Segment};
+pub use manifest::{Manifest, Segment, TRASH_GRACE_MS};
 pub use read::{cell_text, clip, format_rows, OutputFormat, QueryError, QueryResult, Reader, RowWriter};
 pub use triage::{append_search, current_user, record, Status, TriageAction, STATUSES};
 

@@ -256,11 +256,22 @@ fn print_stats(out: &mut dyn Write, store: &Store, s: &store::StoreStats) -> std
     writeln!(out, "triage       {} actions", t(s.triage_actions))?;
     writeln!(
         out,
-        "on disk      {} bytes in {} segments; {:.1} bytes per event",
-        t(s.bytes_on_disk),
+        "segments     {} bytes in {}; {:.1} bytes per event",
+        t(s.segment_bytes),
         s.segments,
         s.bytes_per_event
     )?;
+    if s.replaced > 0 {
+        writeln!(
+            out,
+            "replaced     {} bytes in {} segments compaction or prune replaced, deleted by the next writer \
+             {} minutes after (readers may still use them)",
+            t(s.replaced_bytes),
+            s.replaced,
+            store::TRASH_GRACE_MS / 60_000
+        )?;
+    }
+    writeln!(out, "on disk      {} bytes", t(s.bytes_on_disk))?;
     if !s.priorities.is_empty() {
         let p: Vec<String> = s.priorities.iter().map(|(k, n)| format!("{k} {}", t(*n))).collect();
         writeln!(out, "by priority  {}", p.join(", "))?;
