@@ -404,3 +404,65 @@ fn many_small_batches_are_compacted_without_losing_a_row() {
     assert_eq!(count(&store, "SELECT count(*) FROM events"), n);
     assert_eq!(count(&store, "SELECT count(DISTINCT guid) FROM events"), n);
 }
+
+/// The Parquet files in a store's table directory.
+fn segment_files(store: &Path, table: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(store.join(table))
+        .unwrap()
+        .map(|e| format!("{table}/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn live_segments(store: &Path, table: &str) -> Vec<String> {
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(store.join("MANIFEST.json")).unwrap()).unwrap();
+    let mut v: Vec<String> =
+        manifest[table].as_array().unwrap().iter().map(|s| s["file"].as_str().unwrap().to_owned()).collect();
+    v.sort();
+    v
+}
+
+/// Segments that compaction replaced go at once when no reader is open; while one is
+/// (a reader in this process), they stay, the reader's views still read them, and
+/// they go with the next writer after it closes.
+#[test]
+fn replaced_segments_go_at_once_unless_a_reader_may_use_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let input = zeek_events();
+    let n = lines(&input).len() as u64;
+    assert!(ingest(&store, &input, &["--batch-rows", "25"]).status.success());
+    assert_eq!(segment_files(&store, "events"), live_segments(&store, "events"), "nothing left over");
+    let stats = metron().args(["store", "stats", "--store"]).arg(&store).output().unwrap();
+    assert!(!String::from_utf8_lossy(&stats.stdout).contains("replaced"));
+
+    // More small segments, then a compaction while a reader is open.
+    let more = lines(&zeek_events())
+        .into_iter()
+        .map(|mut e| {
+            e["guid"] = json!(format!("again-{}", e["guid"].as_str().unwrap()));
+            e.to_string() + "\n"
+        })
+        .collect::<String>();
+    let file = tmp.path().join("more.ndjson");
+    std::fs::write(&file, &more).unwrap();
+    let reader = metron::store::Reader::open(&metron::store::Store::open(&store).unwrap()).unwrap();
+    let before = live_segments(&store, "events");
+    let status = spawn_ingest(&["-q", "--batch-rows", "25"], &store, &file).wait().unwrap();
+    assert!(status.success());
+    let after = live_segments(&store, "events");
+    let gone: Vec<&String> = before.iter().filter(|f| !after.contains(f)).collect();
+    assert!(!gone.is_empty(), "compaction replaced segments the reader's views name");
+    for f in &gone {
+        assert!(store.join(f).exists(), "{f} was deleted under an open reader");
+    }
+    let r = reader.query("SELECT count(*) FROM events", &[]).unwrap();
+    assert_eq!(r.rows[0][0], json!(n), "the reader still reads what it saw");
+    let stats = metron().args(["store", "stats", "--store"]).arg(&store).output().unwrap();
+    assert!(String::from_utf8_lossy(&stats.stdout).contains("replaced"), "stats names them");
+    drop(reader);
+    assert!(metron().args(["store", "compact", "--store"]).arg(&store).output().unwrap().status.success());
+    assert_eq!(segment_files(&store, "events"), live_segments(&store, "events"));
+    assert_eq!(count(&store, "SELECT count(*) FROM events"), 2 * n);
+}

@@ -382,6 +382,10 @@ fn write_batches(store: Store, mut manifest: Manifest, rx: Receiver<Batch>, shar
         Ok(n) => lock(shared).stats.compacted += n,
         Err(e) => lock(shared).messages.push(format!("compaction did not run: {e}")),
     }
+    // The segments compaction replaced go now if no reader can have them open.
+    if let Err(e) = manifest.collect_garbage(&store, now_ms()) {
+        lock(shared).messages.push(format!("replaced segments were not deleted: {e}"));
+    }
 }
 
 /// Writes one segment with a connection of its own.

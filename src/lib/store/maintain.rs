@@ -20,6 +20,7 @@ pub fn compact(store: &Store) -> Result<CompactStats, StoreError> {
     manifest.collect_garbage(store, now_ms())?;
     let conn = connect()?;
     let merged = compact_tables(&conn, store, &mut manifest)?;
+    manifest.collect_garbage(store, now_ms())?;
     let segments_after = Table::ALL.iter().map(|t| manifest.segments(*t).len() as u64).sum();
     Ok(CompactStats { merged, segments_after })
 }
@@ -80,6 +81,7 @@ pub fn prune(store: &Store, cutoff_ms: i64) -> Result<PruneStats, StoreError> {
             SegmentWriter { conn: &conn, store, max_object: 0 }.commit(&mut manifest, table, &staged, segment)?;
         }
     }
+    manifest.collect_garbage(store, now_ms())?;
     Ok(stats)
 }
 

@@ -89,13 +89,15 @@ impl Manifest {
         self.trash.push(Trash { file, since_ms: now_ms });
     }
 
-    /// Deletes trashed files whose grace has passed, and segment files that no
-    /// manifest names (left by a writer that died between writing and committing).
-    /// Called by the writer, holding the writer lock, before it writes.
+    /// Deletes trashed files whose grace has passed (all of them when no reader is
+    /// open), and segment files that no manifest names (left by a writer that died
+    /// between writing and committing). Called by the writer, holding the writer
+    /// lock, before it writes and when it is done.
     pub fn collect_garbage(&mut self, store: &Store, now_ms: i64) -> Result<(), StoreError> {
         let before = self.trash.len();
+        let no_readers = if self.trash.is_empty() { None } else { store.lock_no_readers() };
         self.trash.retain(|t| {
-            if now_ms - t.since_ms >= TRASH_GRACE_MS {
+            if no_readers.is_some() || now_ms - t.since_ms >= TRASH_GRACE_MS {
                 // Already gone is as good as deleted.
                 let _ = fs::remove_file(store.dir().join(&t.file));
                 false

@@ -235,6 +235,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Marks this process as a reader (a shared lock on `readers.lock`, held until
+    /// the file is dropped), so that a writer knows whether segments it replaced
+    /// may still be open. `None` when the lock cannot be had (a read-only store):
+    /// the writer's grace period then covers the reader.
+    pub(crate) fn lock_reader(&self) -> Option<fs::File> {
+        let file =
+            fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.dir.join("readers.lock")).ok()?;
+        // Blocks only while a writer deletes replaced segments.
+        file.lock_shared().ok()?;
+        Some(file)
+    }
+
+    /// An exclusive lock on `readers.lock` when no reader holds it: replaced segments
+    /// can go at once. Readers opening meanwhile wait for it to be dropped, and then
+    /// read a manifest that no longer names those segments.
+    pub(crate) fn lock_no_readers(&self) -> Option<fs::File> {
+        let file =
+            fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.dir.join("readers.lock")).ok()?;
+        file.try_lock().ok()?;
+        Some(file)
+    }
+}
+
 /// A point in time from a flag: RFC 3339, `YYYY-MM-DD` (midnight UTC), epoch
 /// milliseconds, or a duration before `now_ms` (`7d`, `12h`, `30m`).
 pub fn parse_time(text: &str, now_ms: i64) -> Result<i64, String> {

@@ -28,11 +28,19 @@ pub struct Reader {
     conn: duckdb::Connection,
     store: Store,
     manifest: Manifest,
+    /// Held while this reader lives: writers keep the segments they replace.
+    _readers_lock: Option<std::fs::File>,
 }
 
 impl Reader {
     pub fn open(store: &Store) -> Result<Reader, StoreError> {
-        let mut r = Reader { conn: connect()?, store: store.clone(), manifest: Manifest::default() };
+        let readers_lock = store.lock_reader();
+        let mut r = Reader {
+            conn: connect()?,
+            store: store.clone(),
+            manifest: Manifest::default(),
+            _readers_lock: readers_lock,
+        };
         r.refresh()?;
         Ok(r)
     }
