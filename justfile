@@ -21,7 +21,8 @@ gen:
 bench:
     cargo bench --bench parse --bench enrich --bench label --bench alert --bench capture
     scripts/bench.sh 1000000
-    scripts/bench-store.sh 1000000
+    scripts/bench-store.sh 1000000 10000000
+    scripts/bench-hunt.sh 10000000 100000
 
 demo:
     cargo run --release -- demo
