@@ -162,3 +162,133 @@ proptest! {
         prop_assert_eq!(capture_bytes(&bytes), packets.len() as u64);
     }
 }
+
+/// Words of the hunt search language, hostile ones among them.
+fn search_word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "ip_src_addr=10.0.0.1",
+            "ip_dst_port>22",
+            "ip_dst_port<=x",
+            "query~'evil\\.(com|net)'",
+            "query!~a",
+            "in:alerts",
+            "in:events",
+            "last",
+            "24h",
+            "since",
+            "2026-11-01",
+            "until",
+            "cols:guid,query",
+            "cols:",
+            "sort:-timestamp",
+            "sort:",
+            "limit:5",
+            "limit:x",
+            "\"source.type\"=zeek.dns",
+            "'it''s'",
+            "\"",
+            "'",
+            "in",
+            "10.0.0.0/8",
+            "fe80::/10",
+            "53,853",
+            "ip_src_addr",
+            "=",
+            "!=",
+            "~",
+            "';",
+            "DROP TABLE events; --",
+            "\"x\"\"y\"=1",
+            "\\",
+            "?",
+            "$1",
+        ])
+        .prop_map(str::to_owned),
+        ".{0,12}",
+    ]
+}
+
+/// A DuckDB with tables shaped like the store's views, empty.
+fn search_db() -> duckdb::Connection {
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE events (guid VARCHAR, \"timestamp\" BIGINT, \"source.type\" VARCHAR, ip_src_addr VARCHAR,
+           ip_dst_addr VARCHAR, ip_dst_port INTEGER, query VARCHAR, original_string VARCHAR);
+         CREATE TABLE alerts (alert_id VARCHAR, \"timestamp\" BIGINT, description VARCHAR, rule VARCHAR,
+           \"rule.name\" VARCHAR, designated_host VARCHAR, status VARCHAR, \"count\" BIGINT,
+           ip_src_addr VARCHAR, ip_dst_port INTEGER, query VARCHAR);",
+    )
+    .unwrap();
+    conn
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Any search either is refused with a message or becomes SQL that DuckDB parses
+    /// and runs with exactly its bound values: user text never reaches the SQL text.
+    #[test]
+    fn searches_never_panic_and_always_become_well_formed_parameterized_sql(
+        words in prop::collection::vec(search_word(), 0..8)
+    ) {
+        let text = words.join(" ");
+        let conn = search_db();
+        if let Ok(s) = metron::hunt::search::parse(&text, 1_700_000_000_000) {
+            let sql = s.sql(100);
+            let run = conn.prepare(&sql).and_then(|mut stmt| {
+                stmt.query(duckdb::params_from_iter(s.params.iter()))?.next().map(|_| ())
+            });
+            if let Err(e) = run {
+                let e = e.to_string();
+                // An unknown column or a value that is not a number is the user's to fix;
+                // a syntax error or a wrong count of values would be ours.
+                prop_assert!(
+                    !e.contains("Parser Error") && !e.contains("parameter") && !e.contains("Values were not provided"),
+                    "{text:?} -> {sql}: {e}"
+                );
+            }
+            let cols = vec!["guid".to_owned(), "query".to_owned()];
+            // Choosing columns changes the columns and nothing else.
+            let again = metron::hunt::search::with_columns(&text, &cols).unwrap();
+            let t = metron::hunt::search::parse(&again, 1_700_000_000_000);
+            prop_assert!(t.is_ok(), "{text:?} -> {again:?}");
+            let t = t.unwrap();
+            prop_assert_eq!(&t.columns, &cols, "{:?} -> {:?}", text, again);
+            prop_assert_eq!((&t.conditions, &t.params, t.target), (&s.conditions, &s.params, s.target), "{:?} -> {:?}", text, again);
+        }
+    }
+}
+
+/// The harness above runs searches for real: these run without any error.
+#[test]
+fn well_formed_searches_run_against_the_view_shapes() {
+    let conn = search_db();
+    for text in [
+        "ip_src_addr in 10.0.0.0/8 ip_dst_port=22 last 24h",
+        "ip_src_addr in fe80::/10 ip_dst_port in 53,853 query~'evil\\.(com|net)' sort:-timestamp limit:5",
+        "in:alerts status!=DISMISS \"rule.name\"~dns 'it''s' cols:alert_id,count",
+        "\"source.type\"=zeek.dns DROP TABLE events; -- ? $1",
+    ] {
+        let s = metron::hunt::search::parse(text, 1_700_000_000_000).unwrap();
+        let mut stmt = conn.prepare(&s.sql(100)).unwrap();
+        let mut rows = stmt.query(duckdb::params_from_iter(s.params.iter())).unwrap();
+        assert!(rows.next().unwrap().is_none(), "{text}");
+    }
+    // CIDR terms select exactly the addresses inside, IPv4 and IPv6.
+    conn.execute_batch(
+        "INSERT INTO events (ip_src_addr) VALUES ('fe80::1'), ('fe80:0:0:0:0:0:0:2'), ('febf:ffff::9'), ('fec0::1'),
+           ('2001:db8::1'), ('::ffff:10.1.2.3'), ('10.1.2.3'), ('10.255.255.255'), ('11.0.0.1'), ('9.255.255.255'),
+           ('not an address'), (NULL)",
+    )
+    .unwrap();
+    let matching = |text: &str| -> Vec<String> {
+        let s = metron::hunt::search::parse(&format!("{text} cols:ip_src_addr sort:ip_src_addr"), 0).unwrap();
+        let mut stmt = conn.prepare(&s.sql(100)).unwrap();
+        let rows = stmt.query_map(duckdb::params_from_iter(s.params.iter()), |r| r.get::<_, String>(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert_eq!(matching("ip_src_addr in fe80::/10"), ["fe80:0:0:0:0:0:0:2", "fe80::1", "febf:ffff::9"]);
+    assert_eq!(matching("ip_src_addr in 10.0.0.0/8"), ["10.1.2.3", "10.255.255.255"]);
+    assert_eq!(matching("ip_src_addr in 2001:db8::/32"), ["2001:db8::1"]);
+}

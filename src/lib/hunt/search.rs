@@ -165,31 +165,34 @@ fn words(input: &str) -> Result<Vec<Word>, SearchError> {
 /// Operators, longest first so that `>=` is not read as `>`.
 const OPS: [&str; 8] = ["!=", ">=", "<=", "!~", "=", ">", "<", "~"];
 
-/// The search with its `cols:` term replaced by `columns` (the rest kept as typed).
+/// The search with `columns` chosen: each `cols:` term it has is replaced where it
+/// stands (so no other word changes its meaning), else one is put first.
 pub fn with_columns(input: &str, columns: &[String]) -> Result<String, SearchError> {
+    let (_, spans) = parse_spans(input, 0)?;
+    let term = if columns.is_empty() { String::new() } else { format!("cols:{}", columns.join(",")) };
+    if spans.is_empty() {
+        return Ok(format!("{term} {input}").trim().to_owned());
+    }
     let mut out = String::new();
     let mut from = 0;
-    for w in words(input)? {
-        if !w.quoted && w.text.to_ascii_lowercase().starts_with("cols:") {
-            out.push_str(input[from..w.at].trim_end());
-            from = w.end;
-        }
+    for (at, end) in spans {
+        out.push_str(&input[from..at]);
+        out.push_str(&term);
+        from = end;
     }
     out.push_str(&input[from..]);
-    let mut out = out.trim().to_owned();
-    if !columns.is_empty() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str("cols:");
-        out.push_str(&columns.join(","));
-    }
-    Ok(out)
+    Ok(out.trim().to_owned())
 }
 
 /// Parses a search; `now_ms` anchors `last`.
 pub fn parse(input: &str, now_ms: i64) -> Result<Search, SearchError> {
+    parse_spans(input, now_ms).map(|(s, _)| s)
+}
+
+/// [`parse`], and where in `input` each `cols:` term it took stands.
+fn parse_spans(input: &str, now_ms: i64) -> Result<(Search, Vec<(usize, usize)>), SearchError> {
     let ws = words(input)?;
+    let mut spans = Vec::new();
     let mut s = Search {
         target: Target::Events,
         conditions: Vec::new(),
@@ -233,6 +236,7 @@ pub fn parse(input: &str, now_ms: i64) -> Result<Search, SearchError> {
                 continue;
             }
             if lower.starts_with("cols:") {
+                spans.push((w.at, w.end));
                 s.columns =
                     w.text[5..].split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
                 i += 1;
@@ -287,7 +291,7 @@ pub fn parse(input: &str, now_ms: i64) -> Result<Search, SearchError> {
         }
         s.conditions.push(format!("({})", ors.join(" OR ")));
     }
-    Ok(s)
+    Ok((s, spans))
 }
 
 /// `field`, operator, value of a comparison word, if it is one.
@@ -390,7 +394,7 @@ fn ipv6_hex_sql(col: &str) -> String {
     // groups before and after '::'
     let head = format!("string_split(split_part({v}, '::', 1), ':')");
     let tail = format!("string_split(split_part({v}, '::', 2), ':')");
-    let pad = |list: &str| format!("list_transform(list_filter({list}, g -> g <> ''), g -> lpad(g, 4, '0'))");
+    let pad = |list: &str| format!("list_transform(list_filter({list}, lambda g: g <> ''), lambda g: lpad(g, 4, '0'))");
     format!(
         "(CASE WHEN contains({v}, ':') AND NOT contains({v}, '.') THEN \
            CASE WHEN contains({v}, '::') THEN \
@@ -450,9 +454,11 @@ mod tests {
         let cols = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         assert_eq!(
             with_columns("ip_src_addr=1.2.3.4 cols:a,b last 1h", &cols(&["x", "y"])).unwrap(),
-            "ip_src_addr=1.2.3.4 last 1h cols:x,y"
+            "ip_src_addr=1.2.3.4 cols:x,y last 1h"
         );
-        assert_eq!(with_columns("query~'cols:a b'", &cols(&["uid"])).unwrap(), "query~'cols:a b' cols:uid");
+        assert_eq!(with_columns("query~'cols:a b'", &cols(&["uid"])).unwrap(), "cols:uid query~'cols:a b'");
+        // A `cols:` word that is the argument of `in` is a value, not a term.
+        assert_eq!(with_columns("x in cols:a", &cols(&["uid"])).unwrap(), "cols:uid x in cols:a");
         assert_eq!(with_columns("COLS:a", &[]).unwrap(), "");
         let again = parse(&with_columns("in:alerts cols:a", &cols(&["alert_id", "count"])).unwrap(), 0).unwrap();
         assert_eq!(again.columns, cols(&["alert_id", "count"]));
