@@ -278,6 +278,25 @@ mod tests {
         s.fields.iter().find(|(n, _)| n == name).unwrap().1.sql_type()
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_shape_reader(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            near in "\\{\"[a-zA-Z.\"]{0,8}\":[\\[\\]{}0-9.e\"tfnul,:\\\\-]{0,40}",
+        ) {
+            for line in [&bytes[..], near.as_bytes()] {
+                if let Some((_, fields)) = read(line) {
+                    let mut s = Shape::default();
+                    s.add(&fields);
+                    let _ = s.case_clash();
+                    for (_, k) in &s.fields {
+                        let _ = k.sql_type();
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn types_hold_every_value_seen() {
         let s = shape_of(&[
