@@ -465,3 +465,39 @@ fn replaced_segments_go_at_once_unless_a_reader_may_use_them() {
     assert_eq!(segment_files(&store, "events"), live_segments(&store, "events"));
     assert_eq!(count(&store, "SELECT count(*) FROM events"), 2 * n);
 }
+
+/// A segment damaged on disk is named and left out; the rest of the store is read,
+/// and the exit status says the answer may be partial.
+#[test]
+fn a_damaged_segment_is_named_and_the_rest_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s");
+    let input = zeek_events();
+    let n = lines(&input).len() as u64;
+    assert!(ingest(&store, &input, &["--batch-rows", "300"]).status.success());
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(store.join("MANIFEST.json")).unwrap()).unwrap();
+    let segments = manifest["events"].as_array().unwrap();
+    assert!(segments.len() > 1, "{manifest}");
+    let (file, rows) = (segments[0]["file"].as_str().unwrap(), segments[0]["rows"].as_u64().unwrap());
+    let bytes = std::fs::read(store.join(file)).unwrap();
+    std::fs::write(store.join(file), &bytes[..bytes.len() / 2]).unwrap();
+
+    let out = metron()
+        .args(["store", "query", "--format", "ndjson", "--store"])
+        .arg(&store)
+        .arg("SELECT count(*) AS n FROM events")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(lines(&out.stdout)[0]["n"], json!(n - rows));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(file) && stderr.contains("left out"), "{stderr}");
+
+    let stats = metron().args(["store", "stats", "--store"]).arg(&store).output().unwrap();
+    let text = String::from_utf8_lossy(&stats.stdout);
+    assert!(text.contains("damaged") && text.contains(file), "{text}");
+
+    let hunt = metron().args(["hunt", "--store"]).arg(&store).args(["--query", "proto=tcp"]).output().unwrap();
+    assert_eq!(hunt.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&hunt.stderr).contains(file));
+}

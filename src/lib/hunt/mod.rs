@@ -75,23 +75,34 @@ Examples:
   metron hunt --pcap-dir /var/lib/metron/pcap --who alice"
 );
 
-/// Runs `text` (the search language) against `store` and prints the rows.
+/// Runs `text` (the search language) against `store` and prints the rows. Returns
+/// the rows printed and the segments left out because they cannot be read (each
+/// named on stderr).
 pub fn print_search(
     store: &Store,
     text: &str,
     format: OutputFormat,
     out: &mut dyn Write,
     max_width: usize,
-) -> Result<u64, HuntError> {
+) -> Result<(u64, usize), HuntError> {
     let search = search::parse(text, crate::event::now_ms()).map_err(HuntError::Search)?;
     let reader = Reader::open(store).map_err(|e| HuntError::Store(e.to_string()))?;
+    let mut damaged = 0;
+    for (file, why) in reader.damaged() {
+        damaged += 1;
+        eprintln!(
+            "metron: warning: {}: cannot be read ({}); left out of the search",
+            store.dir().join(file).display(),
+            crate::text::sanitize(why)
+        );
+    }
     let sql = search.sql(DEFAULT_LIMIT);
     let result = reader.query(&sql, &search.params).map_err(|e| match e {
         QueryError::Sql(m) => HuntError::Store(m),
         QueryError::Io(e) => HuntError::Io(e),
     })?;
     format_rows(out, format, &result.columns, &result.rows, max_width).map_err(HuntError::Io)?;
-    Ok(result.rows.len() as u64)
+    Ok((result.rows.len() as u64, damaged))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -179,13 +179,18 @@ pub struct StoreStats {
     /// Alerts per priority, and per status.
     pub priorities: Vec<(String, u64)>,
     pub statuses: Vec<(String, u64)>,
+    /// Segments DuckDB cannot read (file, why), left out of the numbers above.
+    pub damaged: Vec<(String, String)>,
 }
 
 pub fn stats(store: &Store) -> Result<StoreStats, StoreError> {
     let reader = Reader::open(store)?;
     let m = reader.manifest();
     let q = |sql: &str| reader.query(sql, &[]).map_err(|e| StoreError::Invalid(e.to_string()));
-    let mut s = StoreStats::default();
+    let mut s = StoreStats {
+        damaged: reader.damaged().map(|(f, w)| (f.to_owned(), w.to_owned())).collect(),
+        ..Default::default()
+    };
     let by_type = q("SELECT coalesce(\"source.type\", '(none)'), count(*), min(\"timestamp\"), max(\"timestamp\") \
                      FROM events GROUP BY 1 ORDER BY 2 DESC, 1")?;
     for r in &by_type.rows {

@@ -130,8 +130,9 @@ impl Table {
 pub enum StoreError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    /// DuckDB's message already says everything its error chain would repeat.
     #[error("{0}")]
-    Db(#[from] duckdb::Error),
+    Db(duckdb::Error),
     #[error("{0}")]
     Invalid(String),
     #[error(
@@ -139,6 +140,12 @@ pub enum StoreError {
          one writer at a time"
     )]
     Busy(PathBuf),
+}
+
+impl From<duckdb::Error> for StoreError {
+    fn from(e: duckdb::Error) -> StoreError {
+        StoreError::Db(e)
+    }
 }
 
 impl StoreError {

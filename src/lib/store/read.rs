@@ -30,6 +30,9 @@ pub struct Reader {
     manifest: Manifest,
     /// Held while this reader lives: writers keep the segments they replace.
     _readers_lock: Option<std::fs::File>,
+    /// Segments DuckDB cannot read (file -> why), left out of the views so that the
+    /// rest of the store stays readable. Segments never change, so this is kept.
+    damaged: std::collections::BTreeMap<String, String>,
 }
 
 impl Reader {
@@ -40,14 +43,43 @@ impl Reader {
             store: store.clone(),
             manifest: Manifest::default(),
             _readers_lock: readers_lock,
+            damaged: Default::default(),
         };
         r.refresh()?;
         Ok(r)
     }
 
-    /// Re-reads the manifest and points the views at the segments live now.
+    /// Re-reads the manifest and points the views at the segments live now. A segment
+    /// DuckDB cannot open is left out and named by [`Reader::damaged`].
     pub fn refresh(&mut self) -> Result<(), StoreError> {
         self.manifest = Manifest::load(&self.store)?;
+        if self.create_views().is_ok() {
+            return Ok(());
+        }
+        // Find the segments that cannot be read, one by one, and try without them.
+        for table in Table::ALL {
+            for seg in self.manifest.segments(table) {
+                if self.damaged.contains_key(&seg.file) {
+                    continue;
+                }
+                let path = sql_str(&self.store.dir().join(&seg.file).to_string_lossy());
+                if let Err(e) = self.conn.execute_batch(&format!("DESCRIBE SELECT * FROM read_parquet({path})")) {
+                    let why = e.to_string().lines().next().unwrap_or("").to_owned();
+                    self.damaged.insert(seg.file.clone(), why);
+                }
+            }
+        }
+        self.create_views()
+    }
+
+    /// Segments left out of the views because DuckDB cannot read them: file, and why.
+    pub fn damaged(&self) -> impl Iterator<Item = (&str, &str)> {
+        let live: std::collections::HashSet<&str> =
+            Table::ALL.iter().flat_map(|t| self.manifest.segments(*t)).map(|s| s.file.as_str()).collect();
+        self.damaged.iter().filter(move |(f, _)| live.contains(f.as_str())).map(|(f, w)| (f.as_str(), w.as_str()))
+    }
+
+    fn create_views(&self) -> Result<(), StoreError> {
         let mut sql = String::new();
         for (table, view) in [(Table::Events, "events"), (Table::Alerts, "alert_records"), (Table::Errors, "errors")] {
             sql.push_str(&format!("CREATE OR REPLACE VIEW {view} AS {};\n", self.segments_select(table)));
@@ -83,6 +115,7 @@ impl Reader {
             .manifest
             .segments(table)
             .iter()
+            .filter(|s| !self.damaged.contains_key(&s.file))
             .map(|s| sql_str(&self.store.dir().join(&s.file).to_string_lossy()))
             .collect();
         if files.is_empty() {

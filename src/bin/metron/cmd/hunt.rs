@@ -20,9 +20,10 @@ pub fn run(args: HuntArgs, global: &Global) -> anyhow::Result<u8> {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         return match hunt::print_search(&store, text, format, &mut out, args.max_width.max(4)) {
-            Ok(_) => {
+            Ok((_, damaged)) => {
                 out.flush()?;
-                Ok(0)
+                // Some of the store could not be read: the results may be partial.
+                Ok(u8::from(damaged > 0))
             }
             Err(HuntError::Io(e)) => Err(e.into()),
             Err(e) => {

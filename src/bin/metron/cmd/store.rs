@@ -119,6 +119,8 @@ fn ingest(a: StoreIngestArgs, dir: &Path, config: &Config, global: &Global) -> a
 fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
     let store = Store::open(dir)?;
     let reader = store::Reader::open(&store)?;
+    let damaged = reader.damaged().count();
+    warn_damaged(&store, reader.damaged());
     let format = output_format(a.format);
     let params: Vec<store::SqlValue> = a.params.iter().map(|p| param(p)).collect();
     let stdout = std::io::stdout();
@@ -168,7 +170,8 @@ fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
         Ok(written) => {
             written?;
             out.flush()?;
-            Ok(0)
+            // Some of the store could not be read: the results may be partial.
+            Ok(u8::from(damaged > 0))
         }
         Err(store::QueryError::Io(e)) => Err(e.into()),
         Err(store::QueryError::Sql(e)) => {
@@ -242,6 +245,18 @@ fn triage(a: StoreTriageArgs, dir: &Path, global: &Global) -> anyhow::Result<u8>
     Ok(0)
 }
 
+/// Segments left out of a reader's views because DuckDB cannot read them.
+fn warn_damaged<'a>(store: &Store, damaged: impl Iterator<Item = (&'a str, &'a str)>) {
+    for (file, why) in damaged {
+        let path = store.dir().join(file);
+        eprintln!(
+            "metron: warning: {}: cannot be read ({}); left out, the rest of the store is read",
+            path.display(),
+            metron::text::sanitize(why)
+        );
+    }
+}
+
 fn print_stats(out: &mut dyn Write, store: &Store, s: &store::StoreStats) -> std::io::Result<()> {
     let t = metron::io::thousands;
     let time = |ms: Option<i64>| {
@@ -272,6 +287,14 @@ fn print_stats(out: &mut dyn Write, store: &Store, s: &store::StoreStats) -> std
         )?;
     }
     writeln!(out, "on disk      {} bytes", t(s.bytes_on_disk))?;
+    for (file, why) in &s.damaged {
+        writeln!(
+            out,
+            "damaged      {}: cannot be read ({}); left out of these numbers",
+            store.dir().join(file).display(),
+            metron::text::sanitize(why)
+        )?;
+    }
     if !s.priorities.is_empty() {
         let p: Vec<String> = s.priorities.iter().map(|(k, n)| format!("{k} {}", t(*n))).collect();
         writeln!(out, "by priority  {}", p.join(", "))?;
