@@ -5,6 +5,7 @@
 
 use super::keys::{self, Command, Context, PivotKind};
 use super::search::{self, Target};
+use super::worker::SEARCH_LIMIT;
 use crate::store::{cell_text, QueryResult, SqlValue, Status, TriageAction};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
@@ -217,6 +218,8 @@ pub struct App {
     pub menu: Option<Menu>,
     pub spec: QueueSpec,
     pub alerts: Vec<AlertRow>,
+    /// More alerts match than the queue holds (`QUEUE_LIMIT`).
+    pub queue_more: bool,
     pub selected: usize,
     pub marked: BTreeSet<String>,
     pub detail: Option<Detail>,
@@ -227,6 +230,8 @@ pub struct App {
     /// The columns the results table shows (the search's `cols:`, else a default).
     pub result_columns: Vec<String>,
     pub result_target: Target,
+    /// The search's own `limit:`, if it set one.
+    pub result_limit: Option<u64>,
     pub result_selected: usize,
     /// How many of the chosen columns the table scrolls past on the left.
     pub result_offset: usize,
@@ -257,6 +262,7 @@ impl App {
             menu: None,
             spec: QueueSpec { sort: SortKey::Score, show_closed: false, filter: String::new() },
             alerts: Vec::new(),
+            queue_more: false,
             selected: 0,
             marked: BTreeSet::new(),
             detail: None,
@@ -266,6 +272,7 @@ impl App {
             results: None,
             result_columns: Vec::new(),
             result_target: Target::Events,
+            result_limit: None,
             result_selected: 0,
             result_offset: 0,
             charts: None,
@@ -715,6 +722,7 @@ impl App {
             }
         };
         self.result_target = parsed.target;
+        self.result_limit = parsed.limit;
         self.result_columns = if parsed.columns.is_empty() {
             let d: &[&str] = match parsed.target {
                 Target::Events => &search::DEFAULT_EVENT_COLUMNS,
@@ -823,7 +831,10 @@ impl App {
                 self.want_queue = None;
                 self.loaded = true;
                 let keep = self.alerts.get(self.selected).map(|a| a.alert_id.clone());
-                self.alerts = (0..r.rows.len()).map(|i| AlertRow::from_result(&r, i)).collect();
+                // The query asks for one more than the queue holds.
+                let n = r.rows.len().min(QUEUE_LIMIT as usize);
+                self.queue_more = r.rows.len() > n;
+                self.alerts = (0..n).map(|i| AlertRow::from_result(&r, i)).collect();
                 // The selection stays on the same alert when it is still listed.
                 if let Some(keep) = keep {
                     if let Some(i) = self.alerts.iter().position(|a| a.alert_id == keep) {
@@ -838,10 +849,18 @@ impl App {
                     self.detail = Some(d);
                 }
             }
-            Answer::Search(r) => {
+            Answer::Search(mut r) => {
                 if self.want_search == Some(id) {
                     self.want_search = None;
-                    self.message = format!("{} rows", r.rows.len());
+                    // Without a limit of its own, a search is asked for one row more
+                    // than is shown, to tell that there are more.
+                    let shown = SEARCH_LIMIT as usize;
+                    if self.result_limit.is_none() && r.rows.len() > shown {
+                        r.rows.truncate(shown);
+                        self.message = format!("the first {shown} rows (limit:N shows more, sort: orders)");
+                    } else {
+                        self.message = format!("{} rows", r.rows.len());
+                    }
                     self.results = Some(r);
                 }
             }
@@ -949,7 +968,8 @@ pub fn queue_sql(spec: &QueueSpec, cols: &AlertColumns) -> Result<(String, Vec<S
              score DESC NULLS LAST, t DESC NULLS LAST, alert_id"
         }
     });
-    sql.push_str(&format!(" LIMIT {QUEUE_LIMIT}"));
+    // One more than the queue holds, to tell that there are more.
+    sql.push_str(&format!(" LIMIT {}", QUEUE_LIMIT + 1));
     Ok((sql, filter.params))
 }
 
@@ -1001,6 +1021,29 @@ mod tests {
         // The selected alert disappears: the selection stays in range.
         app.apply(r[0].id, Answer::Queue(queue_result(&["new"])));
         assert_eq!(app.selected, 0);
+    }
+
+    #[test]
+    fn more_alerts_or_rows_than_shown_are_told() {
+        let ids: Vec<String> = (0..=QUEUE_LIMIT).map(|i| format!("a{i}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let app = loaded(&refs);
+        assert_eq!(app.alerts.len(), QUEUE_LIMIT as usize);
+        assert!(app.queue_more);
+        let app = loaded(&refs[..10]);
+        assert!(!app.queue_more);
+
+        let many = |n: u64| QueryResult { columns: vec!["x".into()], rows: (0..n).map(|i| vec![json!(i)]).collect() };
+        let mut app = loaded(&["a"]);
+        let r = app.run_search("x>0");
+        app.apply(r[0].id, Answer::Search(many(SEARCH_LIMIT + 1)));
+        assert_eq!(app.results.as_ref().unwrap().rows.len(), SEARCH_LIMIT as usize);
+        assert!(app.message.starts_with("the first 1000 rows"), "{}", app.message);
+        // A search with its own limit shows all it asked for.
+        let r = app.run_search("x>0 limit:1001");
+        app.apply(r[0].id, Answer::Search(many(1001)));
+        assert_eq!(app.results.as_ref().unwrap().rows.len(), 1001);
+        assert_eq!(app.message, "1001 rows");
     }
 
     #[test]

@@ -149,7 +149,8 @@ impl Ctx {
             }
             Job::Search { text, who, remember } => {
                 let s = search::parse(&text, crate::event::now_ms()).map_err(|e| format!("search: {e}"))?;
-                let r = self.query(&s.sql(SEARCH_LIMIT), &s.params)?;
+                // One row more than is shown, to know that there are more.
+                let r = self.query(&s.sql(SEARCH_LIMIT + 1), &s.params)?;
                 if remember {
                     store::append_search(self.reader.store(), "", &text, "recent", &who).map_err(|e| e.to_string())?;
                 }

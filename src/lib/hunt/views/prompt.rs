@@ -41,6 +41,9 @@ fn hint(app: &App) -> String {
     use crate::hunt::app::Screen;
     let n = app.alerts.len();
     match app.screen {
+        Screen::Queue if app.queue_more => {
+            format!("first {n} alerts (f narrows)  enter detail  s status  / search  ? help")
+        }
         Screen::Queue => format!("{n} alerts  enter detail  s status  / search  f filter  ? help  q quit"),
         Screen::Detail => "s status  c comment  p pivot  x pcap  esc back  ? help".into(),
         Screen::Results => "enter detail  p pivot  c columns  h/l scroll  w save  C charts  ? help".into(),
