@@ -6,18 +6,10 @@
 # Usage: scripts/bench-store.sh [N...]   (default: 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/metron-target}
+. scripts/bench-common.sh
 cargo build --release --quiet --bin metron --example duckdb_ref
 BIN=$CARGO_TARGET_DIR/release/metron
 REF=$CARGO_TARGET_DIR/release/examples/duckdb_ref
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-measure() {
-  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >/dev/null
-  cat "$WORK/time"
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
 report() { printf '%-44s %12s %9ss %9sM\n' "$1" "$(rate "$2" "$3")" "$3" "$(( $4 / 1024 ))"; }
 
 for N in "${@:-1000000}"; do

@@ -5,18 +5,9 @@
 set -euo pipefail
 N=${1:-1000000}
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/metron-target}
+. scripts/bench-common.sh
 cargo build --release --quiet
 BIN=$CARGO_TARGET_DIR/release/metron
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-# seconds and peak RSS (KiB) of a command, from GNU time
-measure() {
-  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >/dev/null
-  cat "$WORK/time"
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
 
 "$BIN" generate zeek-conn -n "$N" -o "$WORK/conn.log"
 "$BIN" generate suricata-eve -n "$N" -o "$WORK/eve.json"
