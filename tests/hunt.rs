@@ -469,3 +469,24 @@ fn the_console_extracts_a_recorded_flow_as_tshark_selects_it() {
     assert!(!want.is_empty());
     assert_eq!(packets_of(&file), want);
 }
+
+/// A damaged segment of events: the console still opens on the alerts and says, on
+/// every screen, that part of the store is left out.
+#[test]
+fn a_damaged_segment_is_shown_in_the_title() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = make_store(tmp.path());
+    let manifest = Reader::open(&store).unwrap().manifest().clone();
+    let seg = &manifest.events[0].file;
+    std::fs::write(tmp.path().join(seg), b"PAR1 not a parquet file").unwrap();
+    let reader = Reader::open(&store).unwrap();
+    let mut ctx = Ctx::new(reader, Settings { pcap_dir: None, exe: None, out_dir: tmp.path().to_owned() });
+    let mut app = App::new("ann", false);
+    let r = app.start();
+    settle(&mut ctx, &mut app, r);
+    assert_eq!(app.alerts.len(), 3, "the alerts are read");
+    assert_eq!(app.damaged.len(), 1);
+    assert!(app.damaged[0].starts_with(seg.as_str()), "{:?}", app.damaged);
+    let screen = render(&app, 80, 24);
+    assert!(screen.lines().next().unwrap().contains("1 damaged segment left out"), "{screen}");
+}

@@ -197,7 +197,8 @@ pub struct Request {
 /// An answer from the worker.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
-    Queue(QueryResult),
+    /// The queue, and the store's segments left out because they cannot be read.
+    Queue(QueryResult, Vec<String>),
     Detail(Detail),
     Search(QueryResult),
     Charts(Charts),
@@ -220,6 +221,8 @@ pub struct App {
     pub alerts: Vec<AlertRow>,
     /// More alerts match than the queue holds (`QUEUE_LIMIT`).
     pub queue_more: bool,
+    /// Segments of the store that cannot be read and are left out (file: why).
+    pub damaged: Vec<String>,
     pub selected: usize,
     pub marked: BTreeSet<String>,
     pub detail: Option<Detail>,
@@ -263,6 +266,7 @@ impl App {
             spec: QueueSpec { sort: SortKey::Score, show_closed: false, filter: String::new() },
             alerts: Vec::new(),
             queue_more: false,
+            damaged: Vec::new(),
             selected: 0,
             marked: BTreeSet::new(),
             detail: None,
@@ -824,11 +828,12 @@ impl App {
     pub fn apply(&mut self, id: u64, answer: Answer) -> Vec<Request> {
         let mut out = Vec::new();
         match answer {
-            Answer::Queue(r) => {
+            Answer::Queue(r, damaged) => {
                 if self.want_queue != Some(id) {
                     return out;
                 }
                 self.want_queue = None;
+                self.damaged = damaged;
                 self.loaded = true;
                 let keep = self.alerts.get(self.selected).map(|a| a.alert_id.clone());
                 // The query asks for one more than the queue holds.
@@ -991,7 +996,7 @@ mod tests {
     fn loaded(ids: &[&str]) -> App {
         let mut app = App::new("ann", false);
         let r = app.start();
-        app.apply(r[0].id, Answer::Queue(queue_result(ids)));
+        app.apply(r[0].id, Answer::Queue(queue_result(ids), Vec::new()));
         app
     }
 
@@ -1013,13 +1018,13 @@ mod tests {
         let r = app.tick_refresh();
         assert_eq!(r.len(), 1);
         // A new alert arrives at the top.
-        app.apply(r[0].id, Answer::Queue(queue_result(&["new", "a", "b", "c"])));
+        app.apply(r[0].id, Answer::Queue(queue_result(&["new", "a", "b", "c"]), Vec::new()));
         assert_eq!(app.alerts[app.selected].alert_id, "b");
         // Another refresh is not sent while one is out.
         let r = app.tick_refresh();
         assert!(app.tick_refresh().is_empty());
         // The selected alert disappears: the selection stays in range.
-        app.apply(r[0].id, Answer::Queue(queue_result(&["new"])));
+        app.apply(r[0].id, Answer::Queue(queue_result(&["new"]), Vec::new()));
         assert_eq!(app.selected, 0);
     }
 

@@ -132,7 +132,8 @@ impl Ctx {
                 }
                 let cols = self.alert_columns()?;
                 let (sql, params) = queue_sql(&spec, &cols)?;
-                Ok(Answer::Queue(self.query(&sql, &params)?))
+                let damaged = self.reader.damaged().map(|(f, why)| format!("{f}: {why}")).collect();
+                Ok(Answer::Queue(self.query(&sql, &params)?, damaged))
             }
             Job::AlertDetail { alert_id } => Ok(Answer::Detail(self.alert_detail(&alert_id)?)),
             Job::EventDetail { row } => {

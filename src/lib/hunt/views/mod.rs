@@ -59,6 +59,13 @@ fn title_bar(frame: &mut Frame, area: Rect, app: &App) {
     };
     let busy = if app.busy() { "  working…" } else { "" };
     let mut spans = vec![Span::styled(" metron hunt ", bold(app)), Span::raw(format!("─ {screen}{busy}"))];
+    if !app.damaged.is_empty() {
+        // Part of the store cannot be read: every list may be partial.
+        let n = app.damaged.len();
+        let text = format!("  {n} damaged segment{} left out (store stats)", if n == 1 { "" } else { "s" });
+        let style = if app.color { Style::default().fg(Color::Red) } else { Style::default() };
+        spans.push(Span::styled(text, style.add_modifier(Modifier::BOLD)));
+    }
     if app.screen == Screen::Queue {
         let mut filt = format!("  sort:{}", app.spec.sort.name());
         if !app.spec.show_closed {
