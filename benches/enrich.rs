@@ -59,7 +59,7 @@ fn run(input: &[u8], mut stage: Option<&mut dyn Stage>) {
 /// As the binary runs the stage behind a pipe: the driver's own path, in memory.
 fn run_lines(input: &[u8], stage: &mut dyn Stage) {
     let mut out = Output::from_writer(Box::new(std::io::sink()));
-    metron::run::events_in_memory(stage, input, &mut out).unwrap();
+    metron::driver::events_in_memory(stage, input, &mut out).unwrap();
 }
 
 fn enrich_benches(c: &mut Criterion) {

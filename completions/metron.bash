@@ -945,11 +945,11 @@ _metron() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "auto zeek bro suricata eve asa cef leef syslog snort yaf squid" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "auto zeek bro suricata eve asa cef leef syslog snort yaf squid" -- "${cur}"))
                     return 0
                     ;;
                 --output)

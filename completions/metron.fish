@@ -49,7 +49,7 @@ complete -c metron -n "__fish_metron_using_subcommand capture" -s s -l snaplen -
 complete -c metron -n "__fish_metron_using_subcommand capture" -s c -l count -d 'Stop live capture after this many packets' -r
 complete -c metron -n "__fish_metron_using_subcommand capture" -l duration -d 'Stop live capture after this long (30s, 5m, 1h)' -r
 complete -c metron -n "__fish_metron_using_subcommand capture" -l stats-interval -d 'How often live capture reports libpcap\'s received and dropped counts [default: 60s]' -r
-complete -c metron -n "__fish_metron_using_subcommand capture" -l emit -d 'Write flow records or one record per packet' -r -f -a "flows\t''
+complete -c metron -n "__fish_metron_using_subcommand capture" -l emit -d 'Write flow records or one record per packet [default: flows]' -r -f -a "flows\t''
 packets\t''"
 complete -c metron -n "__fish_metron_using_subcommand capture" -l max-flows -d 'Flows held open at once; when full, the flow due soonest is written early, marked evicted [default: 1000000]' -r
 complete -c metron -n "__fish_metron_using_subcommand capture" -l tcp-timeout -d 'TCP flows end after this long without packets [default: 5m]' -r
@@ -65,7 +65,7 @@ complete -c metron -n "__fish_metron_using_subcommand capture" -l config -d 'Con
 complete -c metron -n "__fish_metron_using_subcommand capture" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c metron -n "__fish_metron_using_subcommand capture" -l no-promisc -d 'Do not put the interface in promiscuous mode'
+complete -c metron -n "__fish_metron_using_subcommand capture" -l no-promisc -d 'Do not put the interface in promiscuous mode (`promisc = false` in [capture])'
 complete -c metron -n "__fish_metron_using_subcommand capture" -l list-interfaces -d 'List the interfaces libpcap can capture on, and exit'
 complete -c metron -n "__fish_metron_using_subcommand capture" -l compress -d 'zstd-compress the pcap files (.pcap.zst)'
 complete -c metron -n "__fish_metron_using_subcommand capture" -s q -l quiet -d 'No summary line or progress on stderr'
@@ -90,7 +90,18 @@ complete -c metron -n "__fish_metron_using_subcommand extract" -l include-revers
 complete -c metron -n "__fish_metron_using_subcommand extract" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand extract" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand extract" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand parse" -s f -l format -d 'Input format: auto, zeek, bro, suricata, snort, yaf, squid, asa, syslog, cef, leef, or a [parsers.NAME]' -r
+complete -c metron -n "__fish_metron_using_subcommand parse" -s f -l format -d 'Input format: a built-in one (below), or NAME for a [parsers.NAME] of metron.toml [default: auto]' -r -f -a "auto\t''
+zeek\t''
+bro\t''
+suricata\t''
+eve\t''
+asa\t''
+cef\t''
+leef\t''
+syslog\t''
+snort\t''
+yaf\t''
+squid\t''"
 complete -c metron -n "__fish_metron_using_subcommand parse" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
@@ -195,7 +206,7 @@ complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_sub
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l format -d 'Output format [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t''
 ndjson\t''
 csv\t''"
-complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l max-width -d 'Widest table column, in characters' -r
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l max-width -d 'Widest table column, in characters [default: 48]' -r
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
@@ -268,8 +279,8 @@ complete -c metron -n "__fish_metron_using_subcommand hunt" -l query -d 'Run one
 complete -c metron -n "__fish_metron_using_subcommand hunt" -l format -d 'Output format of --query [default: table on a terminal, ndjson otherwise]' -r -f -a "table\t''
 ndjson\t''
 csv\t''"
-complete -c metron -n "__fish_metron_using_subcommand hunt" -l max-width -d 'Widest table column of --query, in characters' -r
-complete -c metron -n "__fish_metron_using_subcommand hunt" -l refresh -d 'How often the console looks for new alerts (0 turns it off)' -r
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l max-width -d 'Widest table column of --query, in characters [default: 48]' -r
+complete -c metron -n "__fish_metron_using_subcommand hunt" -l refresh -d 'How often the console looks for new alerts (0 turns it off) [default: 2s]' -r
 complete -c metron -n "__fish_metron_using_subcommand hunt" -l pcap-dir -d 'Where `metron capture --write` keeps packets; enables extracting a flow\'s packets (x)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand hunt" -l who -d 'Who acts, for the triage history [default: $USER]' -r
 complete -c metron -n "__fish_metron_using_subcommand hunt" -l bench -d 'Measure the console on this search instead of opening it (scripts/bench-hunt.sh)' -r

@@ -6,7 +6,7 @@ mod common;
 
 use common::parse_text;
 use metron::io::{read_lines, Flow, LineData};
-use metron::parse::{ParseSettings, BUILTIN_FORMATS};
+use metron::parse::{format_names, ParseSettings};
 use metron::stage::StageConfig;
 
 fn zeek_header() -> &'static str {
@@ -65,7 +65,7 @@ fn invalid_utf8_and_overlong_lines_are_error_records() {
 #[test]
 fn garbage_in_every_format_is_accounted_for() {
     let garbage = "\u{0}\u{1b}]2;pwned\u{7}\n|||||\n<999999999999>x\nCEF:|||\nLEEF:\n{\"a\":\n{}\n[1,2]\n01/27/16-16:01:04.877970 ,\n2016-01-28 15:29:48.512|\n";
-    for format in BUILTIN_FORMATS {
+    for format in format_names() {
         let mut stage =
             ParseSettings { format: format.into(), max_line_bytes: 1024, parsers: Default::default() }.build().unwrap();
         let (mut events, mut errors) = (Vec::new(), Vec::new());

@@ -50,3 +50,33 @@ fn man_pages_and_completions_are_current() {
     }
     assert!(stale.is_empty(), "stale (run `just gen` or METRON_BLESS=1 cargo test --test docs): {stale:?}");
 }
+
+/// The README's table of `metron parse` formats, made from the parse registry.
+fn format_table_markdown() -> String {
+    let mut t = String::from("| `--format` | input | `source.type` |\n|---|---|---|\n");
+    for [name, about, source_type] in metron::parse::format_table() {
+        let name = match name.split_once(" (") {
+            Some((n, aliases)) => format!("`{n}` (`{}`)", aliases.trim_end_matches(')').replace(", ", "`, `")),
+            None => format!("`{name}`"),
+        };
+        let source_type = if source_type.is_empty() { String::new() } else { format!("`{source_type}`") };
+        t.push_str(&format!("| {name} | {about} | {source_type} |\n"));
+    }
+    t.push_str("| `NAME` | a `[parsers.NAME]` in `metron.toml`: `csv`, `regex`, `grok` or `json` | `NAME` |\n");
+    t
+}
+
+#[test]
+fn the_readme_format_table_is_the_registry() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- formats: made from the parse registry by tests/docs.rs -->\n", "<!-- /formats -->");
+    let a = readme.find(start).expect("README has the formats markers") + start.len();
+    let b = readme[a..].find(end).expect("README has the end marker") + a;
+    let want = format_table_markdown();
+    if std::env::var_os("METRON_BLESS").is_some() {
+        std::fs::write(&path, format!("{}{want}{}", &readme[..a], &readme[b..])).unwrap();
+    } else {
+        assert_eq!(&readme[a..b], want, "the README's format table is stale: run `just gen`");
+    }
+}

@@ -113,7 +113,7 @@ fn values_equal_the_reference_reader_on_every_oracle_row() {
         let flag = if db.contains("ASN") { "--asn" } else { "--geoip" };
         let events = enrich_addresses(flag, db, &ips);
         for (row, e) in mine.iter().zip(&events) {
-            let public = metron::enrich::networks::is_public(row.ip.parse().unwrap());
+            let public = metron::net::is_public(row.ip.parse().unwrap());
             if !public {
                 // Private and reserved addresses are not looked up, on purpose.
                 assert!(e.as_object().unwrap().len() == 1, "{} enriched: {e}", row.ip);

@@ -2,7 +2,7 @@
 //! accounted for (records = events + skipped + errors).
 
 use metron::io::{read_lines, Flow};
-use metron::parse::{ParseSettings, BUILTIN_FORMATS};
+use metron::parse::{format_names, ParseSettings};
 use metron::stage::StageConfig;
 use proptest::prelude::*;
 
@@ -44,7 +44,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..2048)) {
-        for format in BUILTIN_FORMATS {
+        for format in format_names() {
             run(format, &input);
         }
     }
@@ -52,7 +52,7 @@ proptest! {
     #[test]
     fn near_misses_never_panic(lines in prop::collection::vec(near_miss(), 1..8)) {
         let input = lines.join("\n");
-        for format in BUILTIN_FORMATS {
+        for format in format_names() {
             run(format, input.as_bytes());
         }
     }

@@ -19,10 +19,8 @@ pub struct Config {
     /// User-defined parsers, selected with `--format NAME`.
     #[serde(default)]
     pub parsers: std::collections::BTreeMap<String, crate::parse::user::UserParserConfig>,
-    // Sections of the stages still to come are accepted now, so that one config file
-    // serves every version.
     #[serde(default)]
-    pub capture: Option<toml::Table>,
+    pub capture: crate::capture::CaptureConfig,
     #[serde(default)]
     pub label: crate::label::LabelConfig,
     #[serde(default)]
@@ -30,7 +28,7 @@ pub struct Config {
     #[serde(default)]
     pub store: StoreConfig,
     #[serde(default)]
-    pub hunt: Option<toml::Table>,
+    pub hunt: crate::hunt::HuntConfig,
     /// Where it was read from, if anywhere.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -105,7 +103,7 @@ impl Config {
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         for (name, parser) in &self.parsers {
-            if crate::parse::Format::builtin(name).is_some() {
+            if name == "auto" || crate::parse::builtin(name).is_some() {
                 problems.push(format!("[parsers.{name}]: the name is taken by a built-in format"));
             }
             for p in parser.validate() {
@@ -114,8 +112,10 @@ impl Config {
         }
         problems.extend(self.enrich.validate().into_iter().map(|p| format!("[enrich]: {p}")));
         problems.extend(self.label.validate());
+        problems.extend(self.capture.validate().into_iter().map(|p| format!("[capture] {p}")));
+        problems.extend(self.hunt.validate().into_iter().map(|p| format!("[hunt] {p}")));
         if let Some(i) = self.store.flush_interval.as_deref() {
-            if let Err(e) = crate::alert::parse_duration(i) {
+            if let Err(e) = crate::event::parse_duration(i) {
                 problems.push(format!("[store] flush_interval: {e}"));
             }
         }
@@ -123,11 +123,23 @@ impl Config {
             problems.push("[store] batch_rows: must be at least 1".into());
         }
         if let Some(name) = self.parse.format.as_deref() {
-            if crate::parse::Format::builtin(name).is_none() && !self.parsers.contains_key(name) {
+            if name != "auto" && crate::parse::builtin(name).is_none() && !self.parsers.contains_key(name) {
                 problems.push(format!("[parse] format = {name:?}: no such built-in format or [parsers.{name}]"));
             }
         }
         problems
+    }
+}
+
+impl Config {
+    /// A path named in the config: relative to the config file's directory (as every
+    /// path in it is), unchanged when absolute or when there is no config file.
+    pub fn near(&self, path: impl Into<PathBuf>) -> PathBuf {
+        let path = path.into();
+        match self.path.as_deref().and_then(Path::parent) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path,
+        }
     }
 }
 
@@ -200,6 +212,23 @@ kind = "json"
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("[label.feeds.urlhaus]: format \"nope\"")), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("[label.triage]") && p.contains("\"r\"")), "{problems:?}");
+    }
+
+    #[test]
+    fn capture_and_hunt_sections_are_typed_and_checked() {
+        let c = Config::from_toml("[capture]\nemit = \"packets\"\ntcp_timeout = \"2m\"\n[hunt]\nrefresh = \"5s\"\n")
+            .unwrap();
+        assert_eq!(c.capture.emit.as_deref(), Some("packets"));
+        assert_eq!(c.hunt.refresh.as_deref(), Some("5s"));
+        let problems = Config::from_toml(
+            "[capture]\nemit = \"frames\"\nudp_timeout = \"soon\"\nrotate_size = \"big\"\n[hunt]\nrefresh = \"x\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("[capture] emit")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("[hunt] refresh")), "{problems:?}");
+        let misspelt = Config::from_toml("[capture]\nintreface = \"eth0\"\n").unwrap_err();
+        assert!(misspelt[0].contains("intreface"), "{misspelt:?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! data bundled in the binary, and a summary a person can read. The first thing to run
 //! on a new machine.
 
+use crate::event::get_str;
 use crate::event::Event;
 use crate::io::{read_lines, thousands, Flow, Output, DEFAULT_MAX_LINE};
 use crate::parse::{ParseSettings, ParseStats};
@@ -25,7 +26,7 @@ const SAMPLES: [(&str, &str); 8] = [
 
 /// Runs the demo; returns the exit code (1 if any record became an error).
 pub fn run(output: Option<&Path>, store: &Path, color: bool) -> io::Result<i32> {
-    let bold = |s: &str| if color { format!("\x1b[1m{s}\x1b[0m") } else { s.to_owned() };
+    let bold = |s: &str| crate::text::bold(s, color);
     let mut out = output.map(|p| Output::open(Some(p))).transpose()?;
     let mut total = ParseStats::default();
     let mut events: Vec<Event> = Vec::new();
@@ -82,9 +83,7 @@ pub fn run(output: Option<&Path>, store: &Path, color: bool) -> io::Result<i32> 
     println!("{}", bold("top talkers (source -> destination, events)"));
     let mut pairs: BTreeMap<String, u64> = BTreeMap::new();
     for e in &events {
-        if let (Some(s), Some(d)) =
-            (e.get("ip_src_addr").and_then(|v| v.as_str()), e.get("ip_dst_addr").and_then(|v| v.as_str()))
-        {
+        if let (Some(s), Some(d)) = (get_str(e, "ip_src_addr"), get_str(e, "ip_dst_addr")) {
             *pairs.entry(format!("{s} -> {d}")).or_default() += 1;
         }
     }
@@ -110,7 +109,7 @@ pub fn run(output: Option<&Path>, store: &Path, color: bool) -> io::Result<i32> 
         with_cid,
         events.len()
     );
-    if let Some(e) = events.iter().find(|e| e.get("source.type").and_then(|v| v.as_str()) == Some("zeek.conn")) {
+    if let Some(e) = events.iter().find(|e| get_str(e, "source.type") == Some("zeek.conn")) {
         println!();
         println!("{}", bold("one event (zeek.conn)"));
         let mut shown = e.clone();
@@ -229,7 +228,7 @@ fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<E
     }
     out.extend(tail);
     let (alerts, events): (Vec<Event>, Vec<Event>) =
-        out.into_iter().partition(|e| e.get("source.type").and_then(|v| v.as_str()) == Some("alert"));
+        out.into_iter().partition(|e| get_str(e, "source.type") == Some("alert"));
 
     let has_prefix = |e: &Event, p: &str| e.keys().any(|k| k.starts_with(p));
     let located = events.iter().filter(|e| has_prefix(e, "enrichments.geo.")).count();
@@ -246,12 +245,12 @@ fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<E
     println!("  label   {} events hit intel (abuse.ch Feodo list + a demo list)", hits.len());
     let score = |e: &Event| e.get("threat.triage.score").and_then(|v| v.as_f64()).unwrap_or(-1.0);
     if let Some(e) = hits.iter().filter(|e| score(e) >= 0.0).max_by(|a, b| score(a).total_cmp(&score(b))) {
-        let reason = e.get("threat.triage.rules.0.reason").and_then(|v| v.as_str()).unwrap_or("");
+        let reason = get_str(e, "threat.triage.rules.0.reason").unwrap_or("");
         let score = e.get("threat.triage.score").map(|v| v.to_string()).unwrap_or_default();
         println!("          e.g. triage score {score}: {}", sanitize(reason));
     }
     let mut firsts: Vec<&Event> = alerts.iter().filter(|a| !a.contains_key("alert_update")).collect();
-    let rank = |a: &Event| match a.get("priority").and_then(|v| v.as_str()) {
+    let rank = |a: &Event| match get_str(a, "priority") {
         Some("HIGH") => 0,
         Some("MED") => 1,
         _ => 2,
@@ -259,12 +258,12 @@ fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<E
     firsts.sort_by_key(|a| rank(a));
     let mut by_priority: BTreeMap<String, u64> = BTreeMap::new();
     for a in &firsts {
-        *by_priority.entry(a.get("priority").and_then(|v| v.as_str()).unwrap_or("?").to_owned()).or_default() += 1;
+        *by_priority.entry(get_str(a, "priority").unwrap_or("?").to_owned()).or_default() += 1;
     }
     let priorities: Vec<String> = by_priority.iter().map(|(p, n)| format!("{n} {p}")).collect();
     println!("  alert   {} alerts ({}), {} stage errors", firsts.len(), priorities.join(", "), failed);
     for a in firsts.iter().take(5) {
-        let s = |k: &str| a.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
+        let s = |k: &str| get_str(a, k).unwrap_or("-").to_owned();
         println!(
             "          {:<4} {:<22} {} -> {}  [{}]",
             s("priority"),
@@ -351,7 +350,7 @@ impl Drop for RemoveOnDrop {
 fn count_by(events: &[Event], field: &str) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
     for e in events {
-        if let Some(v) = e.get(field).and_then(|v| v.as_str()) {
+        if let Some(v) = get_str(e, field) {
             *counts.entry(v.to_owned()).or_default() += 1;
         }
     }

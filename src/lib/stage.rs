@@ -91,6 +91,7 @@ pub fn run_chain(stages: &mut [Box<dyn Stage>], event: Event) -> (Vec<Event>, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::get_str;
     use crate::parse::ParseSettings;
 
     /// Marks every event it sees, to show order and that nothing is re-serialized.
@@ -107,7 +108,7 @@ mod tests {
             if event.contains_key("refuse") {
                 return Err(StageError::new(ErrorType::EnrichmentError, "refused", Some(event)));
             }
-            let seen = event.get("seen").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            let seen = get_str(&event, "seen").unwrap_or("").to_owned();
             event.insert("seen".into(), format!("{seen}{}", self.0).into());
             out.push(event);
             Ok(())

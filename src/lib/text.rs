@@ -6,11 +6,32 @@ pub fn sanitize(s: &str) -> String {
     s.chars().map(|c| if (c.is_control() && c != '\t') || is_bidi_override(c) { '\u{FFFD}' } else { c }).collect()
 }
 
+/// [`sanitize`] for a message of several lines (an error with its context): line
+/// breaks stay, every other control character goes.
+pub fn sanitize_lines(s: &str) -> String {
+    s.split('\n').map(|line| sanitize(line.trim_end_matches('\r'))).collect::<Vec<_>>().join("\n")
+}
+
 /// Colour on stderr by default: only on a terminal, and never when `NO_COLOR` is set
 /// (https://no-color.org).
 pub fn color_on_stderr() -> bool {
     use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+    !no_color() && std::io::stderr().is_terminal()
+}
+
+/// Whether `NO_COLOR` asks for no colour (set and not empty).
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// `text` in bold when `color` (summaries a person reads on stderr).
+pub fn bold(text: &str, color: bool) -> String {
+    if color {
+        let style = anstyle::Style::new().bold();
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Bidirectional overrides can make text display in another order than it is.
@@ -24,6 +45,7 @@ mod tests {
     fn escape_sequences_are_neutralized() {
         let hostile = "a\x1b]2;pwned\x07b\x1b[2Jc\u{9b}d\u{202e}e";
         let clean = super::sanitize(hostile);
+        assert_eq!(super::sanitize_lines("a\x1b[2J\nb\r\n"), "a\u{FFFD}[2J\nb\n");
         assert!(!clean.chars().any(|c| c.is_control()), "{clean:?}");
         assert_eq!(clean, "a\u{FFFD}]2;pwned\u{FFFD}b\u{FFFD}[2Jc\u{FFFD}d\u{FFFD}e");
         assert_eq!(super::sanitize("tab\tok"), "tab\tok");

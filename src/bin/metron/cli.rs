@@ -50,7 +50,7 @@ pub enum Command {
     #[command(after_help = EXTRACT_EXAMPLES)]
     Extract(ExtractArgs),
     /// Parse raw sensor output into normalized events (NDJSON).
-    #[command(after_help = PARSE_EXAMPLES)]
+    #[command(after_help = format!("{}\n{PARSE_EXAMPLES}", metron::parse::formats_help()))]
     Parse(ParseArgs),
     /// Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out).
     #[command(after_help = ENRICH_EXAMPLES)]
@@ -120,11 +120,6 @@ at those offsets; others are matched by their 5-tuple (both directions) and time
 a scan. Output is one pcap (nanosecond timestamps) in time order, to -o or stdout.";
 
 const PARSE_EXAMPLES: &str = "\
-Formats: auto (default), zeek (alias bro; TSV, JSON and Metron's {\"http\":{...}} form),
-suricata (EVE JSON), snort (alert CSV and alert_fast), yaf, squid, asa, syslog (RFC 3164
-and 5424), cef, leef, or NAME for a [parsers.NAME] section of metron.toml (kinds: csv,
-regex, grok, json).
-
 Examples:
   metron parse conn.log http.log                 # format sniffed per file
   metron parse --format suricata eve.json.zst -o events.ndjson.zst
@@ -154,8 +149,8 @@ Examples:
 Assets and tables are CSV with a header line (or NDJSON, one object per line); the
 asset key column is named ip or cidr, a table's key column is named like its field (or
 key, or comes first). Every file is watched: a changed file is loaded again between two
-events, and a broken replacement is reported while the loaded version stays. Replace an
-.mmdb by renaming a new file over it (as geoipupdate does), never by writing into it.
+events, and a broken replacement is reported while the loaded version stays. An .mmdb
+is read into memory (not mapped), so a file rewritten in place cannot crash a long run.
 All of it can be set in [enrich] of metron.toml; flags override it.";
 
 const ALERT_EXAMPLES: &str = "\
@@ -265,7 +260,7 @@ pub struct CaptureArgs {
     #[arg(short = 's', long, value_name = "BYTES")]
     pub snaplen: Option<i32>,
 
-    /// Do not put the interface in promiscuous mode.
+    /// Do not put the interface in promiscuous mode (`promisc = false` in [capture]).
     #[arg(long)]
     pub no_promisc: bool,
 
@@ -285,9 +280,9 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DURATION")]
     pub stats_interval: Option<String>,
 
-    /// Write flow records or one record per packet.
-    #[arg(long, value_enum, default_value_t = EmitChoice::Flows)]
-    pub emit: EmitChoice,
+    /// Write flow records or one record per packet [default: flows].
+    #[arg(long, value_enum)]
+    pub emit: Option<EmitChoice>,
 
     /// Flows held open at once; when full, the flow due soonest is written early, marked evicted [default: 1000000].
     #[arg(long, value_name = "N")]
@@ -385,10 +380,32 @@ pub struct ExtractArgs {
     pub output: Option<PathBuf>,
 }
 
+/// `--format`: offers the parse registry's names to completions and takes any name
+/// (a `[parsers.NAME]` is checked when the stage is built).
+#[derive(Debug, Clone, Copy)]
+pub struct FormatName;
+
+impl clap::builder::TypedValueParser for FormatName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        value.to_str().map(str::to_owned).ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(metron::parse::format_names().map(clap::builder::PossibleValue::new)))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ParseArgs {
-    /// Input format: auto, zeek, bro, suricata, snort, yaf, squid, asa, syslog, cef, leef, or a [parsers.NAME].
-    #[arg(short, long, value_name = "FORMAT")]
+    /// Input format: a built-in one (below), or NAME for a [parsers.NAME] of metron.toml [default: auto].
+    #[arg(short, long, value_name = "FORMAT", value_parser = FormatName, hide_possible_values = true)]
     pub format: Option<String>,
 
     /// Files to read (.gz and .zst are decompressed); none or `-` reads stdin.
@@ -561,13 +578,13 @@ pub struct HuntArgs {
     #[arg(long, value_enum, value_name = "FORMAT", requires = "query")]
     pub format: Option<QueryFormat>,
 
-    /// Widest table column of --query, in characters.
-    #[arg(long, default_value_t = 48, value_name = "N")]
-    pub max_width: usize,
+    /// Widest table column of --query, in characters [default: 48].
+    #[arg(long, value_name = "N")]
+    pub max_width: Option<usize>,
 
-    /// How often the console looks for new alerts (0 turns it off).
-    #[arg(long, default_value = "2s", value_name = "DURATION")]
-    pub refresh: String,
+    /// How often the console looks for new alerts (0 turns it off) [default: 2s].
+    #[arg(long, value_name = "DURATION")]
+    pub refresh: Option<String>,
 
     /// Where `metron capture --write` keeps packets; enables extracting a flow's packets (x).
     #[arg(long, value_name = "DIR")]
@@ -651,9 +668,9 @@ pub struct StoreQueryArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<QueryFormat>,
 
-    /// Widest table column, in characters.
-    #[arg(long, default_value_t = 48, value_name = "N")]
-    pub max_width: usize,
+    /// Widest table column, in characters [default: 48].
+    #[arg(long, value_name = "N")]
+    pub max_width: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

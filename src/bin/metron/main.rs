@@ -4,7 +4,9 @@ mod cli;
 mod cmd;
 
 /// mimalloc: every event is a map of small strings, so allocation is a large share of
-/// a stage's time; mimalloc makes it about twice as cheap as glibc's malloc here.
+/// a stage's time; mimalloc makes it about twice as cheap as glibc's malloc here. With
+/// the crate's `override` feature it also serves C and C++ `malloc` (DuckDB, libpcap):
+/// `store ingest` is about a fifth faster with it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -22,8 +24,7 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("metron: error: {err:#}");
-            ExitCode::from(2)
+            ExitCode::from(cmd::fail(&format!("{err:#}")))
         }
     }
 }

@@ -6,6 +6,7 @@
 use super::decode::{decode, layer4, Decoded, Packet};
 use super::reader::{read_packets, Next, MAX_RECORD};
 use super::writer::{file_header, write_record};
+use crate::event::get_str;
 use crate::event::{community_id, event_from_json};
 use crate::io::open_input;
 use ipnet::IpNet;
@@ -87,7 +88,7 @@ pub fn read_flows(path: &Path) -> Result<Vec<FlowSel>, ExtractError> {
         let err =
             |message: &str| ExtractError::Flow { file: file.clone(), line: i as u64 + 1, message: message.into() };
         let e = event_from_json(line.as_bytes()).map_err(|e| err(&e.to_string()))?;
-        let addr = |k: &str| e.get(k).and_then(|v| v.as_str()).and_then(|s| s.parse::<IpAddr>().ok());
+        let addr = |k: &str| get_str(&e, k).and_then(|s| s.parse::<IpAddr>().ok());
         let num = |k: &str| e.get(k).and_then(|v| v.as_i64());
         let (Some(src), Some(dst)) = (addr("ip_src_addr"), addr("ip_dst_addr")) else {
             return Err(err("not a flow record (no ip_src_addr and ip_dst_addr)"));
@@ -100,7 +101,7 @@ pub fn read_flows(path: &Path) -> Result<Vec<FlowSel>, ExtractError> {
             .unwrap_or(i64::MAX);
         let proto = num("ip_proto")
             .and_then(|p| u8::try_from(p).ok())
-            .or_else(|| e.get("protocol").and_then(|v| v.as_str()).and_then(crate::event::protocol_number));
+            .or_else(|| get_str(&e, "protocol").and_then(crate::event::protocol_number));
         let mut positions = Vec::new();
         if let (Some(files), Some(pos)) =
             (e.get("packet_files").and_then(|v| v.as_array()), e.get("packet_pos").and_then(|v| v.as_array()))

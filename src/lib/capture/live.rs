@@ -4,9 +4,9 @@
 //! Ctrl-C (or --count, --duration) ends the capture with every open flow written.
 
 use super::reader::RawPacket;
-use super::{close_outputs, end_run, summary, CaptureOutput, CaptureSettings, CaptureStats, Engine, Sinks};
+use super::{CaptureSettings, CaptureStats, Engine};
+use crate::driver::{self, Feed, Outcome, Outputs, RunError, Source};
 use crate::io;
-use crate::run::Outcome;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,14 +28,6 @@ pub enum LiveError {
     Pcap(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
-}
-
-impl From<crate::run::RunError> for LiveError {
-    fn from(e: crate::run::RunError) -> LiveError {
-        match e {
-            crate::run::RunError::Io(e) => LiveError::Io(e),
-        }
-    }
 }
 
 /// libpcap's counts.
@@ -81,11 +73,98 @@ fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// An interface as a source of packets for the driver.
+struct Interface<'a> {
+    live: &'a LiveSettings,
+    cap: pcap::Capture<pcap::Active>,
+    linktype: i32,
+    stop: Arc<AtomicBool>,
+    /// libpcap's counts, last read.
+    stats: &'a mut LiveStats,
+}
+
+impl Interface<'_> {
+    fn read_stats(&mut self) {
+        if let Ok(s) = self.cap.stats() {
+            *self.stats = LiveStats {
+                received: u64::from(s.received),
+                dropped: u64::from(s.dropped),
+                if_dropped: u64::from(s.if_dropped),
+            };
+        }
+    }
+}
+
+impl Source<Engine> for Interface<'_> {
+    fn unit(&self) -> &'static str {
+        "packets"
+    }
+
+    fn feed(mut self, feed: &mut Feed<'_, Engine>) -> Result<(), RunError> {
+        let what = format!("capturing on {}", self.live.interface);
+        let source = format!("interface {}", self.live.interface);
+        let started = Instant::now();
+        let mut last_report = Instant::now();
+        let mut last_tick = Instant::now();
+        let mut number = 0u64;
+        let result = loop {
+            if self.stop.load(Ordering::SeqCst)
+                || self.live.count.is_some_and(|c| number >= c)
+                || self.live.duration.is_some_and(|d| started.elapsed() >= d)
+            {
+                break Ok(());
+            }
+            match self.cap.next_packet() {
+                Ok(p) => {
+                    number += 1;
+                    // time_t and suseconds_t are 32 bits on some platforms.
+                    #[allow(clippy::useless_conversion)]
+                    let ts_ns = i64::from(p.header.ts.tv_sec)
+                        .saturating_mul(1_000_000_000)
+                        .saturating_add(i64::from(p.header.ts.tv_usec).saturating_mul(1000));
+                    let pkt = RawPacket {
+                        ts_ns,
+                        orig_len: p.header.len,
+                        linktype: self.linktype,
+                        data: p.data,
+                        number,
+                        offset: 0,
+                    };
+                    if feed.record(&source, number, &pkt) == io::Flow::Stop {
+                        break feed.take_write_error();
+                    }
+                }
+                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => break Err(RunError::Source(pcap_error(&what, e).to_string())),
+            }
+            if last_tick.elapsed() >= Duration::from_secs(1) {
+                last_tick = Instant::now();
+                // A quiet interface still moves the flow clock: idle flows end on time.
+                feed.with(|engine, out, _| engine.advance_clock(now_ns(), out))?;
+                feed.idle()?;
+            }
+            if last_report.elapsed() >= self.live.stats_interval {
+                last_report = Instant::now();
+                self.read_stats();
+                if !feed.quiet() {
+                    eprintln!("metron: {}", stats_line(self.stats));
+                }
+            }
+        };
+        self.read_stats();
+        feed.with(|engine, _, _| {
+            engine.file_done();
+            Ok(())
+        })?;
+        result
+    }
+}
+
 /// Captures on an interface until Ctrl-C, `count` packets or `duration`.
 pub fn run_live(
     settings: &CaptureSettings,
     live: &LiveSettings,
-    opts: &CaptureOutput,
+    outputs: &Outputs,
 ) -> Result<(CaptureStats, Outcome, LiveStats), LiveError> {
     let what = format!("capturing on {}", live.interface);
     let mut cap = pcap::Capture::from_device(live.interface.as_str())
@@ -113,89 +192,19 @@ pub fn run_live(
         // A second Ctrl-C while the first is handled is the same request.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let mut engine = Engine::new(settings)?;
-    let (mut out, mut errors) = opts.open()?;
-    let mut sinks =
-        Sinks { out: &mut out, errors: &mut errors, events: Vec::new(), error_records: Vec::new(), write_err: None };
-    let source = format!("interface {}", live.interface);
-    if !opts.quiet {
+    if !outputs.quiet {
         eprintln!("metron: {what} (link type {linktype}); Ctrl-C stops and writes the open flows");
     }
-    let started = Instant::now();
-    let mut last_report = Instant::now();
-    let mut last_tick = Instant::now();
-    let mut number = 0u64;
+    let mut engine = Engine::new(settings)?;
     let mut pcap_stats = LiveStats::default();
-    let result: Result<(), LiveError> = loop {
-        if stop.load(Ordering::SeqCst)
-            || live.count.is_some_and(|c| number >= c)
-            || live.duration.is_some_and(|d| started.elapsed() >= d)
-        {
-            break Ok(());
-        }
-        match cap.next_packet() {
-            Ok(p) => {
-                number += 1;
-                // time_t and suseconds_t are 32 bits on some platforms.
-                #[allow(clippy::useless_conversion)]
-                let ts_ns = i64::from(p.header.ts.tv_sec) * 1_000_000_000 + i64::from(p.header.ts.tv_usec) * 1000;
-                let pkt = RawPacket { ts_ns, orig_len: p.header.len, linktype, data: p.data, number, offset: 0 };
-                if let Err(e) = engine.packet(&source, &pkt, &mut sinks.events, &mut sinks.error_records) {
-                    break Err(e.into());
-                }
-                if let Err(e) = sinks.drain() {
-                    break Err(e.into());
-                }
-            }
-            Err(pcap::Error::TimeoutExpired) => std::thread::sleep(Duration::from_millis(1)),
-            Err(e) => break Err(pcap_error(&what, e)),
-        }
-        if last_tick.elapsed() >= Duration::from_secs(1) {
-            last_tick = Instant::now();
-            let flushed = engine
-                .tick(now_ns(), &mut sinks.events)
-                .and_then(|()| sinks.drain())
-                .and_then(|()| sinks.out.flush())
-                .and_then(|()| sinks.errors.flush());
-            if let Err(e) = flushed {
-                break Err(e.into());
-            }
-        }
-        if last_report.elapsed() >= live.stats_interval {
-            last_report = Instant::now();
-            if let Ok(s) = cap.stats() {
-                pcap_stats = LiveStats {
-                    received: u64::from(s.received),
-                    dropped: u64::from(s.dropped),
-                    if_dropped: u64::from(s.if_dropped),
-                };
-                if !opts.quiet {
-                    eprintln!("metron: {}", stats_line(&pcap_stats));
-                }
-            }
-        }
+    let interface = Interface { live, cap, linktype, stop, stats: &mut pcap_stats };
+    let outcome = match driver::run(&mut engine, interface, outputs) {
+        Ok(o) => o,
+        Err(RunError::Io(e)) => return Err(LiveError::Io(e)),
+        Err(RunError::Source(e)) => return Err(LiveError::Pcap(e)),
     };
-    if let Ok(s) = cap.stats() {
-        pcap_stats = LiveStats {
-            received: u64::from(s.received),
-            dropped: u64::from(s.dropped),
-            if_dropped: u64::from(s.if_dropped),
-        };
-    }
-    engine.file_done();
-    let result = match result {
-        Ok(()) => Ok(()),
-        Err(LiveError::Io(e)) => Err(crate::run::RunError::Io(e)),
-        Err(e) => return Err(e),
-    };
-    let reader_gone = end_run(&mut engine, &mut sinks, result)?;
-    let stats = engine.stats();
-    if reader_gone || close_outputs(out, errors)? {
-        return Ok((stats, Outcome::Clean, pcap_stats));
-    }
-    if !opts.quiet {
-        eprintln!("{}", summary(&stats, settings.emit));
+    if !outputs.quiet {
         eprintln!("{}", stats_line(&pcap_stats));
     }
-    Ok((stats, if stats.had_errors() { Outcome::HadErrors } else { Outcome::Clean }, pcap_stats))
+    Ok((engine.stats(), outcome, pcap_stats))
 }

@@ -18,10 +18,10 @@ pub mod reader;
 pub mod synth;
 pub mod writer;
 
+use crate::driver::{self, Feed, Outcome, Outputs, Processor, RunError, Source};
 use crate::error::{error_record, ErrorType};
 use crate::event::{event_with_capacity, fields, new_guid, Event};
-use crate::io::{self, ErrorSink, InputSpec, Output, Progress};
-use crate::run::{Outcome, RunError};
+use crate::io::{self, InputSpec, Output};
 use decode::{decode, Decoded, Packet};
 use defrag::{Datagram, Defrag};
 use flow::{Finished, FlowTable, Seen, TableSettings};
@@ -38,6 +38,64 @@ pub enum Emit {
     Flows,
     /// One record per packet (`source.type` = `metron.packet`).
     Packets,
+}
+
+/// `[capture]` in `metron.toml`; the flags of `metron capture` override it. Durations
+/// as `5m`, sizes as `256M`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// `flows` (default) or `packets`.
+    pub emit: Option<String>,
+    pub max_flows: Option<usize>,
+    pub tcp_timeout: Option<String>,
+    pub udp_timeout: Option<String>,
+    pub other_timeout: Option<String>,
+    pub active_timeout: Option<String>,
+    /// Directory for `--write` (relative to the config file).
+    pub write: Option<PathBuf>,
+    pub rotate_size: Option<String>,
+    pub rotate_seconds: Option<u64>,
+    pub compress: Option<bool>,
+    /// Live capture: the interface, a BPF filter, snap length, promiscuous mode, and
+    /// how often libpcap's counts are reported.
+    pub interface: Option<String>,
+    pub filter: Option<String>,
+    pub snaplen: Option<i32>,
+    pub promisc: Option<bool>,
+    pub stats_interval: Option<String>,
+}
+
+impl CaptureConfig {
+    /// Every problem in the section, each naming its key.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(e) = self.emit.as_deref().filter(|e| !matches!(*e, "flows" | "packets")) {
+            problems.push(format!("emit = {e:?}: use flows or packets"));
+        }
+        if self.max_flows == Some(0) {
+            problems.push("max_flows must be at least 1".into());
+        }
+        let durations = [
+            ("tcp_timeout", &self.tcp_timeout),
+            ("udp_timeout", &self.udp_timeout),
+            ("other_timeout", &self.other_timeout),
+            ("active_timeout", &self.active_timeout),
+            ("stats_interval", &self.stats_interval),
+        ];
+        for (key, value) in durations {
+            if let Some(Err(e)) = value.as_deref().map(crate::event::parse_duration) {
+                problems.push(format!("{key}: {e}"));
+            }
+        }
+        if let Some(Err(e)) = self.rotate_size.as_deref().map(writer::parse_size) {
+            problems.push(format!("rotate_size: {e}"));
+        }
+        if self.snaplen.is_some_and(|s| s <= 0) {
+            problems.push("snaplen must be at least 1".into());
+        }
+        problems
+    }
 }
 
 /// Everything a capture needs besides its inputs.
@@ -215,47 +273,13 @@ impl Engine {
     }
 
     /// Moves the flow clock to `now_ns` without a packet (live capture, on a timer).
-    pub fn tick(&mut self, now_ns: i64, out: &mut Vec<Event>) -> std::io::Result<()> {
+    pub fn advance_clock(&mut self, now_ns: i64, out: &mut Vec<Event>) -> std::io::Result<()> {
         self.table.advance(now_ns, &mut self.finished);
         self.drain_flows(out);
         if let Some(w) = &mut self.writer {
             w.flush()?;
         }
         Ok(())
-    }
-
-    /// End of input: every datagram and flow still open is written out, a chunk of
-    /// records at a time through `write` (a large table's records are never all in
-    /// memory at once).
-    pub fn finish(
-        &mut self,
-        mut write: impl FnMut(&mut Vec<Event>) -> std::io::Result<()>,
-    ) -> std::io::Result<CaptureStats> {
-        let mut out = Vec::new();
-        let mut done = std::mem::take(&mut self.datagrams);
-        self.defrag.flush(&mut done);
-        for dg in done.drain(..) {
-            self.deliver(&dg.decoded, &dg.members, &mut out);
-        }
-        self.drain_flows(&mut out);
-        write(&mut out)?;
-        let (writer, stats) = (&self.writer, &mut self.stats);
-        self.table.flush_with(1024, |chunk| {
-            for (mut e, positions) in chunk.drain(..) {
-                if let Some(w) = writer {
-                    add_positions(&mut e, &positions, w);
-                }
-                out.push(e);
-                stats.records += 1;
-            }
-            write(&mut out)
-        })?;
-        if let Some(w) = self.writer.take() {
-            self.stats.written_packets = w.packets;
-            self.stats.written_files = w.files() as u64;
-            w.finish()?;
-        }
-        Ok(self.stats())
     }
 
     pub fn stats(&self) -> CaptureStats {
@@ -371,148 +395,117 @@ pub fn summary(s: &CaptureStats, emit: Emit) -> String {
     line
 }
 
-/// Where a capture's records and errors go.
-pub struct CaptureOutput {
-    pub output: Option<PathBuf>,
-    pub errors: Option<PathBuf>,
-    pub quiet: bool,
-}
+/// The engine behind the driver: packets in, flow or packet records out.
+impl Processor for Engine {
+    type Record<'a> = &'a RawPacket<'a>;
 
-impl CaptureOutput {
-    /// The record output and the error sink.
-    fn open(&self) -> std::io::Result<(Output, ErrorSink)> {
-        let out = Output::open(self.output.as_deref())?;
-        let mode = match &self.errors {
-            Some(p) => io::ErrorSinkMode::File(p),
-            None => io::ErrorSinkMode::Stderr { quiet: self.quiet },
-        };
-        Ok((out, ErrorSink::open(mode)?))
+    fn record(
+        &mut self,
+        source: &str,
+        _number: u64,
+        pkt: &RawPacket<'_>,
+        out: &mut Vec<Event>,
+        errors: &mut Vec<Event>,
+    ) -> std::io::Result<()> {
+        self.packet(source, pkt, out, errors)
+    }
+
+    /// End of input: every datagram and flow still open is written out, a chunk of
+    /// records at a time (a large table's records are never all in memory at once).
+    fn finish(&mut self, write: &mut dyn FnMut(&mut Vec<Event>) -> std::io::Result<()>) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        let mut done = std::mem::take(&mut self.datagrams);
+        self.defrag.flush(&mut done);
+        for dg in done.drain(..) {
+            self.deliver(&dg.decoded, &dg.members, &mut out);
+        }
+        self.drain_flows(&mut out);
+        write(&mut out)?;
+        let (writer, stats) = (&self.writer, &mut self.stats);
+        self.table.flush_with(1024, |chunk| {
+            for (mut e, positions) in chunk.drain(..) {
+                if let Some(w) = writer {
+                    add_positions(&mut e, &positions, w);
+                }
+                out.push(e);
+                stats.records += 1;
+            }
+            write(&mut out)
+        })?;
+        if let Some(w) = self.writer.take() {
+            self.stats.written_packets = w.packets;
+            self.stats.written_files = w.files() as u64;
+            w.finish()?;
+        }
+        Ok(())
+    }
+
+    fn had_errors(&self) -> bool {
+        self.stats().had_errors()
+    }
+
+    fn summary(&self) -> String {
+        summary(&self.stats(), self.emit)
     }
 }
 
-/// Writes records and error records as they come; stops at the first write error.
-struct Sinks<'a> {
-    out: &'a mut Output,
-    errors: &'a mut ErrorSink,
-    events: Vec<Event>,
-    error_records: Vec<Event>,
-    write_err: Option<std::io::Error>,
-}
+/// Capture files (pcap or pcapng, plain or compressed, `-` for stdin), one after
+/// another through one engine: flows may span files, as a rotated capture's do.
+pub struct PcapFiles<'a>(pub &'a [PathBuf]);
 
-impl Sinks<'_> {
-    fn drain(&mut self) -> std::io::Result<()> {
-        for e in self.events.drain(..) {
-            self.out.write_event(&e)?;
-        }
-        for e in self.error_records.drain(..) {
-            self.errors.emit(&e)?;
+impl Source<Engine> for PcapFiles<'_> {
+    fn unit(&self) -> &'static str {
+        "packets"
+    }
+
+    fn feed(self, feed: &mut Feed<'_, Engine>) -> Result<(), RunError> {
+        for input in InputSpec::from_args(self.0) {
+            let name = input.name();
+            feed.input(&name);
+            let reader = match input.open() {
+                Ok(r) => r,
+                Err(e) => {
+                    feed.with(|engine, _, errors| {
+                        engine.file_error();
+                        errors.push(error_record(ErrorType::ParserError, "pcap", &e.to_string(), "", &name, None));
+                        Ok(())
+                    })?;
+                    continue;
+                }
+            };
+            let result = read_packets(Box::new(reader), |pkt| match feed.record(&name, pkt.number, pkt) {
+                io::Flow::Continue => Next::Continue,
+                io::Flow::Stop => Next::Stop,
+            });
+            feed.take_write_error()?;
+            feed.with(|engine, _, errors| {
+                engine.file_done();
+                if let Err(damage) = result {
+                    // What came before the damage was processed; the damage is one error record.
+                    engine.file_error();
+                    let mut e = error_record(ErrorType::ParserError, "pcap", &damage.to_string(), "", &name, None);
+                    if damage.packet > 0 {
+                        e.insert("packet".into(), Value::from(damage.packet));
+                        e.insert("offset".into(), Value::from(damage.offset));
+                    }
+                    errors.push(e);
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }
 }
 
-/// `metron capture -r FILE...`: every file in turn through one engine (flows may span
-/// files, as a rotated capture's do).
+/// `metron capture -r FILE...`.
 pub fn run_files(
     settings: &CaptureSettings,
     inputs: &[PathBuf],
-    opts: &CaptureOutput,
+    outputs: &Outputs,
 ) -> Result<(CaptureStats, Outcome), RunError> {
     let mut engine = Engine::new(settings)?;
-    let (mut out, mut errors) = opts.open()?;
-    let progress = Progress::new("packets", opts.quiet);
-    let mut sinks =
-        Sinks { out: &mut out, errors: &mut errors, events: Vec::new(), error_records: Vec::new(), write_err: None };
-    let result = read_all(&mut engine, inputs, &mut sinks, &progress);
-    progress.finish();
-    let reader_gone = end_run(&mut engine, &mut sinks, result)?;
-    let stats = engine.stats();
-    if reader_gone || close_outputs(out, errors)? {
-        return Ok((stats, Outcome::Clean));
-    }
-    if !opts.quiet {
-        eprintln!("{}", summary(&stats, settings.emit));
-    }
-    Ok((stats, if stats.had_errors() { Outcome::HadErrors } else { Outcome::Clean }))
-}
-
-/// The end of a run: every open flow written out. True when the reader went away
-/// (`| head`), which ends the run quietly and cleanly.
-fn end_run(engine: &mut Engine, sinks: &mut Sinks<'_>, result: Result<(), RunError>) -> Result<bool, RunError> {
-    let result = result.and_then(|()| {
-        engine.finish(|events| {
-            sinks.events.append(events);
-            sinks.drain()
-        })?;
-        Ok(())
-    });
-    match result {
-        Ok(()) => Ok(false),
-        Err(RunError::Io(e)) if io::is_broken_pipe(&e) => Ok(true),
-        Err(e) => Err(e),
-    }
-}
-
-/// Closes the record output and the error sink; true when the reader went away.
-fn close_outputs(out: Output, errors: ErrorSink) -> Result<bool, RunError> {
-    match out.finish() {
-        Err(e) if io::is_broken_pipe(&e) => return Ok(true),
-        other => other?,
-    }
-    errors.finish()?;
-    Ok(false)
-}
-
-fn read_all(
-    engine: &mut Engine,
-    inputs: &[PathBuf],
-    sinks: &mut Sinks<'_>,
-    progress: &Progress,
-) -> Result<(), RunError> {
-    for input in InputSpec::from_args(inputs) {
-        let name = input.name();
-        progress.set_input(&name);
-        let reader = match input.open() {
-            Ok(r) => r,
-            Err(e) => {
-                engine.file_error();
-                sinks.error_records.push(error_record(ErrorType::ParserError, "pcap", &e.to_string(), "", &name, None));
-                sinks.drain()?;
-                continue;
-            }
-        };
-        let mut count = 0u64;
-        let result = read_packets(Box::new(reader), |pkt| {
-            let r = engine.packet(&name, pkt, &mut sinks.events, &mut sinks.error_records).and_then(|()| sinks.drain());
-            count += 1;
-            if count.is_multiple_of(4096) {
-                progress.inc(4096);
-            }
-            match r {
-                Ok(()) => Next::Continue,
-                Err(e) => {
-                    sinks.write_err = Some(e);
-                    Next::Stop
-                }
-            }
-        });
-        if let Some(e) = sinks.write_err.take() {
-            return Err(e.into());
-        }
-        engine.file_done();
-        if let Err(damage) = result {
-            // What came before the damage was processed; the damage is one error record.
-            engine.file_error();
-            let mut e = error_record(ErrorType::ParserError, "pcap", &damage.to_string(), "", &name, None);
-            if damage.packet > 0 {
-                e.insert("packet".into(), Value::from(damage.packet));
-                e.insert("offset".into(), Value::from(damage.offset));
-            }
-            sinks.error_records.push(e);
-            sinks.drain()?;
-        }
-    }
-    Ok(())
+    let outcome = driver::run(&mut engine, PcapFiles(inputs), outputs)?;
+    Ok((engine.stats(), outcome))
 }
 
 /// Runs a capture over pcap bytes in memory, records to `out`: for benchmarks and
@@ -540,6 +533,6 @@ pub fn run_bytes(settings: &CaptureSettings, bytes: &[u8], out: &mut Output) -> 
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()));
     }
     engine.file_done();
-    engine.finish(|events| events.drain(..).try_for_each(|e| out.write_event(&e)))?;
+    engine.finish(&mut |events| events.drain(..).try_for_each(|e| out.write_event(&e)))?;
     Ok(engine.stats())
 }

@@ -2,9 +2,9 @@
 //! network, from a CSV or NDJSON file. The most specific network wins, so a /32 for a
 //! server overrides the /24 its subnet is described by.
 
-use super::networks::{parse_net, PrefixTable};
 use super::tables::{read_rows, KeyColumn, LoadError, Rows};
 use super::AddFields;
+use crate::net::{parse_net, PrefixTable};
 use serde_json::Value;
 use std::net::IpAddr;
 use std::path::Path;

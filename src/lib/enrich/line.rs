@@ -4,10 +4,8 @@
 //! Reading a line into an event and writing it out again was nine tenths of the time.
 
 use super::AddFields;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use crate::event::scan::{scan_object, FieldValue, FieldVisitor, Key};
 use serde_json::Value;
-use std::borrow::Cow;
-use std::fmt;
 
 /// What the scan of one line found besides the wanted values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,14 +19,15 @@ pub struct Scan {
 
 /// Reads the values of the `wanted` top-level fields of `line` into `values`
 /// (`values[i]` for `wanted[i]`; `None` when absent). `None` when the line is not
-/// exactly one JSON object.
+/// exactly one JSON object of valid UTF-8.
 pub fn scan(line: &[u8], wanted: &[String], values: &mut Vec<Option<Value>>) -> Option<Scan> {
     values.clear();
     values.resize(wanted.len(), None);
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let found = Scanner { wanted, values }.deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some(found)
+    // Once for the whole line: names are compared as bytes, skipped values are not
+    // checked, and a line passed on must be text, as `process` would require.
+    std::str::from_utf8(line).ok()?;
+    let scanner = Scanner { wanted, values, scan: Scan { fields: 0, has_enrichments: false } };
+    scan_object(line, scanner).ok()
 }
 
 /// The line up to its closing brace, which [`scan`] found to be there.
@@ -65,59 +64,23 @@ impl AddFields for Appender<'_> {
 struct Scanner<'s> {
     wanted: &'s [String],
     values: &'s mut [Option<Value>],
+    scan: Scan,
 }
 
-impl<'de> DeserializeSeed<'de> for Scanner<'_> {
-    type Value = Scan;
+impl<'de> FieldVisitor<'de> for Scanner<'_> {
+    type Output = Scan;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Scan, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Scanner<'_> {
-    type Value = Scan;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scan, A::Error> {
-        let mut scan = Scan { fields: 0, has_enrichments: false };
-        while let Some(Key(key)) = map.next_key()? {
-            scan.fields += 1;
-            match self.wanted.iter().position(|w| *w == key) {
-                Some(i) => self.values[i] = Some(map.next_value()?),
-                None => {
-                    scan.has_enrichments |= key.starts_with("enrichments.");
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+    fn field<V: FieldValue<'de>>(&mut self, key: Key<'de>, value: V) -> Result<(), V::Error> {
+        self.scan.fields += 1;
+        match self.wanted.iter().position(|w| w.as_bytes() == key.as_bytes()) {
+            Some(i) => self.values[i] = Some(value.read()?),
+            None => self.scan.has_enrichments |= key.as_bytes().starts_with(b"enrichments."),
         }
-        Ok(scan)
+        Ok(())
     }
-}
 
-/// A field name, borrowed from the line unless it had escapes (the store's shape
-/// scan reads names the same way).
-pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
+    fn finish(self) -> Scan {
+        self.scan
     }
 }
 

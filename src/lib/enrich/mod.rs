@@ -7,17 +7,16 @@
 pub mod assets;
 pub mod geoip;
 pub(crate) mod line;
-pub mod networks;
 pub mod tables;
 
 use crate::error::ErrorType;
 use crate::event::{fields, Event};
 use crate::io::ChangeWatch;
+use crate::net::{is_public, NetSet};
 use crate::stage::{Stage, StageConfig, StageError};
 use assets::Assets;
 use geoip::{DbKind, MaxMindDb, ASN_NAMES, GEO_NAMES};
 use lru::LruCache;
-use networks::{is_public, Internal};
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -96,8 +95,8 @@ impl EnrichConfig {
     /// empty `[enrich]` is fine: flags may give what it lacks.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if let Err(bad) = Internal::parse(&self.internal) {
-            problems.extend(bad);
+        if let Err(bad) = NetSet::parse(&self.internal) {
+            problems.extend(bad.into_iter().map(|p| format!("internal network {p}")));
         }
         if let Some(f) = &self.ip_fields {
             if f.is_empty() || f.iter().any(|f| f.trim().is_empty()) {
@@ -172,7 +171,7 @@ impl StageConfig for EnrichConfig {
                 Err(e) => problems.push(e.to_string()),
             }
         }
-        let internal = Internal::parse(&self.internal).ok().filter(|i| !i.is_empty());
+        let internal = NetSet::parse(&self.internal).ok().filter(|i| !i.is_empty());
         if !problems.is_empty() {
             return Err(EnrichBuildError(problems));
         }
@@ -338,7 +337,7 @@ pub struct EnrichStage {
     geo: Option<Watched<MaxMindDb>>,
     asn: Option<Watched<MaxMindDb>>,
     cache: Option<LruCache<IpAddr, Cached>>,
-    internal: Option<Internal>,
+    internal: Option<NetSet>,
     assets: Option<Watched<Assets>>,
     tables: Vec<(TableSpec, Watched<LookupTable>)>,
     messages: Messages,

@@ -6,12 +6,13 @@
 
 mod community_id;
 pub mod fields;
+pub mod scan;
 mod time;
 
 pub use community_id::community_id;
 pub use time::{
-    epoch_ms_from_secs_str, month_day_time_to_ms, month_from_name, now_ms, parse_device_time_ms, parse_rfc3339_ms,
-    syslog_time_to_ms,
+    epoch_ms_from_secs_str, month_day_time_to_ms, month_from_name, now_ms, parse_device_time_ms, parse_duration,
+    parse_rfc3339_ms, parse_time, syslog_time_to_ms,
 };
 
 use serde_json::Value;
@@ -40,60 +41,27 @@ pub fn event_from_json(bytes: &[u8]) -> serde_json::Result<Event> {
 /// Reads only the fields `keep` wants from a line of JSON, skipping the values of the
 /// others without building them (a stage that reads few fields of a large event).
 pub fn event_from_json_only(bytes: &[u8], keep: impl Fn(&str) -> bool) -> serde_json::Result<Event> {
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-    use std::borrow::Cow;
-    struct Seed<F>(F);
-    impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Seed<F> {
-        type Value = Event;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Event, D::Error> {
-            d.deserialize_map(self)
-        }
+    use scan::{FieldValue, FieldVisitor, Key};
+    struct Keep<F> {
+        keep: F,
+        event: Event,
     }
-    impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Seed<F> {
-        type Value = Event;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
-            let mut event = event_with_capacity(map.size_hint().unwrap_or(0).max(32));
-            while let Some(Key(key)) = map.next_key()? {
-                if (self.0)(&key) {
-                    let value = map.next_value::<Value>()?;
-                    event.insert(key.into_owned(), value);
-                } else {
-                    map.next_value::<IgnoredAny>()?;
-                }
+    impl<'de, F: Fn(&str) -> bool> FieldVisitor<'de> for Keep<F> {
+        type Output = Event;
+        fn field<V: FieldValue<'de>>(&mut self, key: Key<'de>, value: V) -> Result<(), V::Error> {
+            let Some(name) = key.into_str() else {
+                return Err(serde::de::Error::custom("a field name is not UTF-8"));
+            };
+            if (self.keep)(&name) {
+                self.event.insert(name.into_owned(), value.read()?);
             }
-            Ok(event)
+            Ok(())
+        }
+        fn finish(self) -> Event {
+            self.event
         }
     }
-    /// A key, borrowed from the line when it has no escapes.
-    struct Key<'de>(Cow<'de, str>);
-    impl<'de> serde::Deserialize<'de> for Key<'de> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct KeyVisitor;
-            impl<'de> Visitor<'de> for KeyVisitor {
-                type Value = Key<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a key")
-                }
-                fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Borrowed(v)))
-                }
-                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Owned(v.to_owned())))
-                }
-                fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Owned(v)))
-                }
-            }
-            d.deserialize_str(KeyVisitor)
-        }
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let event = Seed(keep).deserialize(&mut de)?;
-    de.end()?;
-    Ok(event)
+    scan::scan_object(bytes, Keep { keep, event: event_with_capacity(32) })
 }
 
 /// An event from a JSON value, if it is an object (tests and conversions).

@@ -345,9 +345,67 @@ fn zone_offset_secs(token: &str) -> Option<i64> {
     Some(sign * (hours * 3600 + minutes * 60))
 }
 
+/// Parses `1h`, `30m`, `90s`, `500ms`, `2d`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("{text:?} is not a duration (1h, 30m, 90s, 500ms)"))?;
+    let ms = match unit.trim() {
+        "" | "s" => n.checked_mul(1000),
+        "ms" => Some(n),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        "d" => n.checked_mul(86_400_000),
+        _ => None,
+    };
+    ms.map(std::time::Duration::from_millis).ok_or_else(|| format!("{text:?} is not a duration (1h, 30m, 90s, 500ms)"))
+}
+
+/// A point in time from a flag: RFC 3339, `YYYY-MM-DD` (midnight UTC), epoch
+/// milliseconds, or a duration before `now_ms` (`7d`, `12h`, `30m`).
+pub fn parse_time(text: &str, now_ms: i64) -> Result<i64, String> {
+    let t = text.trim();
+    if let Some(ms) = parse_rfc3339_ms(t) {
+        return Ok(ms);
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        if let Some(dt) = d.and_hms_opt(0, 0, 0) {
+            return Ok(dt.and_utc().timestamp_millis());
+        }
+    }
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().map_err(|_| format!("{t:?}: not a time"));
+    }
+    match parse_duration(t) {
+        Ok(d) => Ok(now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))),
+        Err(_) => Err(format!("{t:?}: not a time (RFC 3339, YYYY-MM-DD, epoch ms, or a duration ago: 7d, 12h)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h").unwrap(), std::time::Duration::from_secs(3600));
+        assert_eq!(parse_duration("90").unwrap(), std::time::Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), std::time::Duration::from_millis(500));
+        assert!(parse_duration("1y").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn times_from_flags() {
+        let now = 1_700_000_000_000;
+        assert_eq!(parse_time("2023-11-14T22:13:20Z", now), Ok(now));
+        assert_eq!(parse_time("1970-01-02", now), Ok(86_400_000));
+        assert_eq!(parse_time("1234", now), Ok(1234));
+        assert_eq!(parse_time("1d", now), Ok(now - 86_400_000));
+        assert!(parse_time("yesterday", now).is_err());
+    }
 
     #[test]
     fn zeek_ts_to_ms_keeps_every_millisecond() {

@@ -12,6 +12,36 @@ pub mod term;
 pub mod views;
 pub mod worker;
 
+/// `[hunt]` in `metron.toml`; the flags of `metron hunt` override it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HuntConfig {
+    /// How often the queue is read again (`0` never) [default: 2s].
+    pub refresh: Option<String>,
+    /// Where `metron capture --write` put the packets, for extraction (relative to
+    /// the config file).
+    pub pcap_dir: Option<PathBuf>,
+    /// The name triage actions are recorded under [default: the user].
+    pub who: Option<String>,
+    /// Widest column of `--query`'s table [default: 48].
+    pub max_width: Option<usize>,
+}
+
+impl HuntConfig {
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(r) = self.refresh.as_deref().filter(|r| r.trim() != "0") {
+            if let Err(e) = crate::event::parse_duration(r) {
+                problems.push(format!("refresh: {e}"));
+            }
+        }
+        if self.max_width.is_some_and(|w| w < 4) {
+            problems.push("max_width must be at least 4".into());
+        }
+        problems
+    }
+}
+
 use crate::store::{format_rows, OutputFormat, QueryError, Reader, Store};
 use app::{Answer, App, Job, Request};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};

@@ -213,10 +213,10 @@ fn parse_spans(input: &str, now_ms: i64) -> Result<(Search, Vec<(usize, usize)>)
                         return Err(err(w.at, format!("{lower} needs a time or duration")));
                     };
                     let t = if lower == "last" {
-                        let d = crate::alert::parse_duration(&arg.text).map_err(|e| err(arg.at, e))?;
+                        let d = crate::event::parse_duration(&arg.text).map_err(|e| err(arg.at, e))?;
                         now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
                     } else {
-                        crate::store::parse_time(&arg.text, now_ms).map_err(|e| err(arg.at, e))?
+                        crate::event::parse_time(&arg.text, now_ms).map_err(|e| err(arg.at, e))?
                     };
                     let op = if lower == "until" { "<" } else { ">=" };
                     s.conditions.push(format!("\"timestamp\" {op} ?"));
@@ -321,7 +321,7 @@ fn compare(field: &str, op: &str, value: &str, at: usize, params: &mut Vec<SqlVa
                 .parse()
                 .ok()
                 .filter(|n: &f64| n.is_finite())
-                .or_else(|| crate::store::parse_time(value, 0).ok().filter(|_| field == "timestamp").map(|t| t as f64))
+                .or_else(|| crate::event::parse_time(value, 0).ok().filter(|_| field == "timestamp").map(|t| t as f64))
                 .ok_or_else(|| err(at, format!("{field}{op}{value}: {value:?} is not a number")))?;
             params.push(n.into());
             format!("TRY_CAST({col} AS DOUBLE) {op} ?")

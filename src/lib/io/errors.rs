@@ -2,6 +2,7 @@
 //! record, written to `--errors FILE` or summarized on stderr. Never dropped.
 
 use super::Output;
+use crate::event::get_str;
 use crate::event::Event;
 use std::io;
 use std::path::Path;
@@ -74,7 +75,7 @@ impl ErrorSink {
 /// `file:line: error_type: message`, with control characters neutralized.
 fn describe(record: &Event) -> String {
     use crate::event::fields;
-    let s = |k: &str| record.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let s = |k: &str| get_str(record, k).unwrap_or("");
     let mut place = s(fields::FILE).to_owned();
     if let Some(line) = record.get(fields::LINE).and_then(|v| v.as_u64()) {
         place = format!("{place}:{line}");

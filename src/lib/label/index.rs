@@ -5,6 +5,7 @@
 //! byte keys. Several sources may list the same value: a map holds the first entry
 //! and entries chain to the next source's.
 
+use crate::net::PrefixTable;
 use ipnet::IpNet;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -195,10 +196,13 @@ pub fn normalize_domain(text: &str) -> Option<Cow<'_, str>> {
     }
 }
 
+/// The longest DNS name (RFC 1035: 255 octets on the wire, 253 as text).
+pub const MAX_DOMAIN: usize = 253;
+
 /// A plausible DNS name: dot-separated labels of letters, digits, `-` and `_`, at
 /// least two labels (a feed line `localhost` or a word of prose is not an indicator).
 fn is_domain(name: &str) -> bool {
-    name.len() <= 253
+    name.len() <= MAX_DOMAIN
         && name.contains('.')
         && name.split('.').all(|l| {
             !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -399,50 +403,12 @@ pub struct Hit {
     pub indicator: String,
 }
 
-/// Networks of one prefix length: the network address (masked) to its entry.
-#[derive(Debug, Default)]
-struct Prefixes<K> {
-    /// Longest prefix first, so that the most specific network is found first.
-    by_len: Vec<(u8, Map<K>)>,
-}
-
-impl<K: std::hash::Hash + Eq + Copy> Prefixes<K> {
-    fn map_for(&mut self, len: u8) -> &mut Map<K> {
-        let at = match self.by_len.iter().position(|(l, _)| *l == len) {
-            Some(i) => i,
-            None => {
-                self.by_len.push((len, Map::default()));
-                self.by_len.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
-                self.by_len.iter().position(|(l, _)| *l == len).unwrap_or(0)
-            }
-        };
-        &mut self.by_len[at].1
-    }
-}
-
-fn mask_v4(addr: u32, len: u8) -> u32 {
-    if len == 0 {
-        0
-    } else {
-        addr & (u32::MAX << (32 - u32::from(len)))
-    }
-}
-
-fn mask_v6(addr: u128, len: u8) -> u128 {
-    if len == 0 {
-        0
-    } else {
-        addr & (u128::MAX << (128 - u32::from(len)))
-    }
-}
-
 /// Everything loaded, ready for lookups.
 #[derive(Debug, Default)]
 pub struct Index {
-    v4: Map<u32>,
-    v6: Map<u128>,
-    nets4: Prefixes<u32>,
-    nets6: Prefixes<u128>,
+    /// Addresses and networks (an address is a full-length network), each to its
+    /// first entry.
+    nets: PrefixTable<u32>,
     ip_text: Map<Box<str>>,
     domains: Map<Box<str>>,
     urls: Map<Box<str>>,
@@ -480,33 +446,20 @@ impl Index {
         self.len() == 0
     }
 
-    /// Calls `f` with every hit for an address field's value.
+    /// Calls `f` with every hit for an address field's value: the address itself,
+    /// then every network holding it, most specific first.
     pub fn lookup_ip(&self, text: &str, f: &mut impl FnMut(Hit)) {
         match text.parse::<IpAddr>() {
-            Ok(IpAddr::V4(a)) => {
-                let a = u32::from(a);
-                if let Some(&e) = self.v4.get(&a) {
-                    self.chain(e, IndicatorType::Ip, || text.to_owned(), f);
-                }
-                for (len, map) in &self.nets4.by_len {
-                    if let Some(&e) = map.get(&mask_v4(a, *len)) {
-                        let net = || format!("{}/{len}", std::net::Ipv4Addr::from(mask_v4(a, *len)));
-                        self.chain(e, IndicatorType::Ip, net, f);
+            Ok(ip) => self.nets.for_each_match(ip, |net, &e| {
+                let indicator = || {
+                    if net.prefix_len() == net.max_prefix_len() {
+                        net.addr().to_string()
+                    } else {
+                        net.to_string()
                     }
-                }
-            }
-            Ok(IpAddr::V6(a)) => {
-                let a = u128::from(a);
-                if let Some(&e) = self.v6.get(&a) {
-                    self.chain(e, IndicatorType::Ip, || std::net::Ipv6Addr::from(a).to_string(), f);
-                }
-                for (len, map) in &self.nets6.by_len {
-                    if let Some(&e) = map.get(&mask_v6(a, *len)) {
-                        let net = || format!("{}/{len}", std::net::Ipv6Addr::from(mask_v6(a, *len)));
-                        self.chain(e, IndicatorType::Ip, net, f);
-                    }
-                }
-            }
+                };
+                self.chain(e, IndicatorType::Ip, indicator, f);
+            }),
             Err(_) if !self.ip_text.is_empty() => {
                 if let Some(&e) = self.ip_text.get(text.trim()) {
                     self.chain(e, IndicatorType::Ip, || text.trim().to_owned(), f);
@@ -523,6 +476,11 @@ impl Index {
             return;
         }
         let Some(name) = normalize_domain(text) else { return };
+        // No listed domain is longer than a DNS name can be (253 bytes), so a longer
+        // value cannot hit, and walking its suffixes would cost its length squared.
+        if name.len() > MAX_DOMAIN {
+            return;
+        }
         if let Some(&e) = self.domains.get(name.as_ref()) {
             self.chain(e, IndicatorType::Domain, || name.to_string(), f);
         }
@@ -599,8 +557,6 @@ impl Index {
             // hashbrown: one control byte per bucket, buckets ~ capacity * 8 / 7.
             m.capacity() * 8 / 7 * (std::mem::size_of::<(K, u32)>() + 1)
         }
-        let nets4: usize = self.nets4.by_len.iter().map(|(_, m)| table(m)).sum();
-        let nets6: usize = self.nets6.by_len.iter().map(|(_, m)| table(m)).sum();
         let metas: usize = self
             .metas
             .iter()
@@ -611,10 +567,7 @@ impl Index {
                     + m.labels.iter().map(|l| l.capacity() + std::mem::size_of::<String>()).sum::<usize>()
             })
             .sum();
-        table(&self.v4)
-            + table(&self.v6)
-            + nets4
-            + nets6
+        self.nets.memory_bytes()
             + table(&self.ip_text)
             + table(&self.domains)
             + table(&self.urls)
@@ -678,14 +631,8 @@ impl IndexBuilder {
         let entry = Entry { source, subdomains, meta, next: NO_ENTRY };
         let ix = &mut self.index;
         let slot = match indicator {
-            Indicator::Ip(IpAddr::V4(a)) => Slot::of(ix.v4.entry(u32::from(a))),
-            Indicator::Ip(IpAddr::V6(a)) => Slot::of(ix.v6.entry(u128::from(a))),
-            Indicator::Net(IpNet::V4(n)) => {
-                Slot::of(ix.nets4.map_for(n.prefix_len()).entry(mask_v4(u32::from(n.network()), n.prefix_len())))
-            }
-            Indicator::Net(IpNet::V6(n)) => {
-                Slot::of(ix.nets6.map_for(n.prefix_len()).entry(mask_v6(u128::from(n.network()), n.prefix_len())))
-            }
+            Indicator::Ip(a) => Slot::net(&mut ix.nets, IpNet::from(a)),
+            Indicator::Net(n) => Slot::net(&mut ix.nets, n),
             Indicator::IpText(s) => text_slot(&mut ix.ip_text, s, &mut ix.text_bytes),
             Indicator::Domain { name, .. } => text_slot(&mut ix.domains, name, &mut ix.text_bytes),
             Indicator::Url(s) => text_slot(&mut ix.urls, s, &mut ix.text_bytes),
@@ -737,6 +684,13 @@ enum Slot<'a> {
 }
 
 impl<'a> Slot<'a> {
+    fn net(table: &'a mut PrefixTable<u32>, net: IpNet) -> Slot<'a> {
+        match table.get_or_insert_with(net, || NO_ENTRY) {
+            (cell, true) => Slot::Vacant(cell),
+            (cell, false) => Slot::Occupied(*cell),
+        }
+    }
+
     fn of<K>(entry: std::collections::hash_map::Entry<'a, K, u32>) -> Slot<'a> {
         use std::collections::hash_map::Entry as E;
         match entry {

@@ -4,6 +4,7 @@
 //! writes the line's bytes as they came. Lines with a hit, and alerts to score, go
 //! the whole way through `process`.
 
+use crate::event::scan::{scan_object, FieldValue, FieldVisitor, Key};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -66,75 +67,61 @@ pub fn scan<'a>(line: &'a [u8], wanted: &Wanted) -> Option<Found<'a>> {
     // Once for the whole line, so that names can be compared as bytes unchecked and
     // a line passed on unchanged is text, as `process` would have required.
     std::str::from_utf8(line).ok()?;
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let found = Scanner { wanted }.deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some(found)
+    scan_object(line, Scanner { wanted, found: Found::default() }).ok()
 }
 
-struct Scanner<'w> {
+struct Scanner<'w, 'de> {
     wanted: &'w Wanted,
+    found: Found<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for Scanner<'_> {
-    type Value = Found<'de>;
+impl<'de> FieldVisitor<'de> for Scanner<'_, 'de> {
+    type Output = Found<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Found<'de>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Scanner<'_> {
-    type Value = Found<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found<'de>, A::Error> {
-        let mut found = Found::default();
-        while let Some(Name(key)) = map.next_key()? {
-            if !self.wanted.might_want(&key) {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            if let Some(&check) = self.wanted.names.get(key.as_ref()) {
-                let before = found.values.len();
-                map.next_value_seed(Strings { check, out: &mut found.values })?;
-                // A host field may be checked as a domain and also be what URL paths
-                // are joined with.
-                if let Some(slot) = host_slot(&key) {
-                    found.hosts[slot] = (found.values.len() == before + 1).then(|| found.values[before].1.clone());
-                }
-                continue;
-            }
-            match key.as_ref() {
-                b"is_alert" => {
-                    found.is_alert = match map.next_value::<Scalar<'de>>()? {
-                        Scalar::Bool(b) => b,
-                        Scalar::Text(t) => t.eq_ignore_ascii_case("true"),
-                        _ => false,
-                    }
-                }
-                b"host" | b"http.hostname" => {
-                    let slot = usize::from(key.as_ref() == b"http.hostname");
-                    found.hosts[slot] = match map.next_value::<Scalar<'de>>()? {
-                        Scalar::Text(t) => Some(t),
-                        _ => None,
-                    }
-                }
-                b"ip_dst_port" => {
-                    found.dst_port = match map.next_value::<Scalar<'de>>()? {
-                        Scalar::Number(n) => Some(n),
-                        _ => None,
-                    }
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+    fn field<V: FieldValue<'de>>(&mut self, key: Key<'de>, value: V) -> Result<(), V::Error> {
+        let key = key.as_bytes();
+        if !self.wanted.might_want(key) {
+            return Ok(());
         }
-        Ok(found)
+        let found = &mut self.found;
+        if let Some(&check) = self.wanted.names.get(key) {
+            let before = found.values.len();
+            value.read_seed(Strings { check, out: &mut found.values })?;
+            // A host field may be checked as a domain and also be what URL paths
+            // are joined with.
+            if let Some(slot) = host_slot(key) {
+                found.hosts[slot] = (found.values.len() == before + 1).then(|| found.values[before].1.clone());
+            }
+            return Ok(());
+        }
+        match key {
+            b"is_alert" => {
+                found.is_alert = match value.read::<Scalar<'de>>()? {
+                    Scalar::Bool(b) => b,
+                    Scalar::Text(t) => t.eq_ignore_ascii_case("true"),
+                    _ => false,
+                }
+            }
+            b"host" | b"http.hostname" => {
+                let slot = usize::from(key == b"http.hostname");
+                found.hosts[slot] = match value.read::<Scalar<'de>>()? {
+                    Scalar::Text(t) => Some(t),
+                    _ => None,
+                }
+            }
+            b"ip_dst_port" => {
+                found.dst_port = match value.read::<Scalar<'de>>()? {
+                    Scalar::Number(n) => Some(n),
+                    _ => None,
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Found<'de> {
+        self.found
     }
 }
 
@@ -205,35 +192,6 @@ impl<'de> Visitor<'de> for Strings<'_, 'de> {
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
-    }
-}
-
-/// A field name as bytes, borrowed from the line unless it had escapes: serde_json
-/// reads it without checking UTF-8 again (`scan` did, once).
-struct Name<'de>(Cow<'de, [u8]>);
-
-impl<'de> de::Deserialize<'de> for Name<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_vec())))
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v.as_bytes())))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.as_bytes().to_vec())))
-            }
-        }
-        d.deserialize_bytes(V)
     }
 }
 

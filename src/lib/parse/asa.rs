@@ -3,13 +3,28 @@
 //! so that the fields, their names and their values are the ones Metron's
 //! BasicAsaParser gave. Message ids without a pattern still give the syslog fields.
 
-use super::syslog::{self, add_pri_names, normalize_protocol, severity_name, SEVERITY_NAME};
-use super::{ParseError, Parser};
+use super::normalize::normalize_protocol;
+use super::syslog_header::{self, add_pri_names, severity_name, SEVERITY_NAME};
+use super::{FormatSpec, ParseError, Parser};
 use crate::error::ErrorType;
 use crate::event::{canonical_ip, fields, now_ms, Event};
 use grok::{Grok, Pattern};
 use serde_json::Value;
 use std::sync::OnceLock;
+
+/// The registry's entry.
+pub(super) const FORMAT: FormatSpec = FormatSpec {
+    name: "asa",
+    aliases: &[],
+    about: "Cisco ASA/FTD syslog (Apache Metron's patterns)",
+    source_type: "asa",
+    sniff: |line| {
+        syslog_header::looks_like_syslog(line)
+            && (line.contains("%ASA-") || line.contains("%FTD-") || line.contains("%PIX-"))
+    },
+    syslog_body: Some(|body| find_cisco_tag(body).is_some_and(|t| t.start == 0)),
+    build: |_| Box::new(AsaParser::new()),
+};
 
 /// Metron's grok patterns, with the header naming their source and licence.
 const PATTERN_FILE: &str = include_str!("patterns/asa");
@@ -138,7 +153,7 @@ impl Parser for AsaParser {
         };
         // A header in front that is not syslog is ignored, as Metron's CISCOTAG match
         // would; a syslog header with an impossible date is an error.
-        let header = match syslog::parse_header(&line[..tag.start]) {
+        let header = match syslog_header::parse_header(&line[..tag.start]) {
             Ok(h) => Some(h),
             Err(e) if e.kind == ErrorType::ParserInvalid => return Err(e),
             Err(_) => None,

@@ -3,10 +3,29 @@
 //! own names, except the 5-tuple, and custom fields (`cs1`, `cn2`, `flexString1`...)
 //! are named by their labels, as Metron did.
 
-use super::syslog::{self, add_pri_names, move_ip, move_port, move_protocol};
-use super::{ParseError, Parser};
+use super::normalize::{move_ip, move_port, move_protocol};
+use super::pairs::split_pairs;
+use super::syslog_header::{self, add_pri_names};
+use super::{FormatSpec, ParseError, Parser};
+use crate::event::get_str;
 use crate::event::{fields, now_ms, parse_device_time_ms, Event};
 use serde_json::Value;
+
+/// The registry's entry.
+pub(super) const FORMAT: FormatSpec = FormatSpec {
+    name: "cef",
+    aliases: &[],
+    about: "ArcSight CEF, with or without a syslog header",
+    source_type: "cef",
+    sniff: |line| {
+        line.starts_with("CEF:")
+            || (syslog_header::looks_like_syslog(line) && line.contains("CEF:"))
+            || line.contains("CEF:0|")
+            || line.contains("CEF:1|")
+    },
+    syslog_body: Some(|body| body.starts_with("CEF:")),
+    build: |_| Box::new(CefParser::new()),
+};
 
 /// Metron's names for the six header fields after the version.
 const HEADER_NAMES: [&str; 6] = ["DeviceVendor", "DeviceProduct", "DeviceVersion", "DeviceEvent", "Name", "Severity"];
@@ -31,7 +50,7 @@ impl Parser for CefParser {
         let Some(at) = line.find("CEF:") else {
             return Err(ParseError::error("no CEF: header"));
         };
-        let header = syslog::parse_prefix(&line[..at])?;
+        let header = syslog_header::parse_prefix(&line[..at])?;
         let (head, extension) = split_header(&line[at + 4..])?;
         let mut event = crate::event::event_with_capacity(40);
         for (name, value) in HEADER_NAMES.iter().zip(&head[1..]) {
@@ -60,8 +79,7 @@ impl Parser for CefParser {
         move_protocol(&mut event, "proto");
         // A device time that cannot be read falls back to the syslog time, then to now:
         // the raw value stays in its field, and the event is not lost over it.
-        let device_time =
-            TIME_KEYS.iter().find_map(|k| event.get(*k).and_then(Value::as_str).and_then(parse_device_time_ms));
+        let device_time = TIME_KEYS.iter().find_map(|k| get_str(&event, k).and_then(parse_device_time_ms));
         let ms = device_time.or(header.as_ref().and_then(|h| h.time_ms)).unwrap_or_else(now_ms);
         event.insert(fields::TIMESTAMP.into(), Value::from(ms));
         if let Some(h) = &header {
@@ -138,41 +156,6 @@ fn severity(text: &str) -> Value {
         "very-high" | "very high" => Value::from(10),
         _ => Value::from(text),
     }
-}
-
-fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
-}
-
-/// `a=1 b=two words c=x\=y` -> [("a", "1"), ("b", "two words"), ("c", "x\=y")]: a key
-/// starts at the line start or after whitespace and ends at `=`; its value runs to
-/// the whitespace before the next key, so values may hold spaces (CEF escapes `=` in
-/// values, so an unescaped ` word=` always starts a key). Values come back raw and
-/// trimmed; text before the first key is not a pair and is left out. Shared with LEEF,
-/// whose values some devices separate with spaces too.
-pub(super) fn split_pairs(text: &str) -> Vec<(&str, &str)> {
-    let b = text.as_bytes();
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if i == 0 || b[i - 1].is_ascii_whitespace() {
-            let key_len = b[i..].iter().take_while(|c| is_key_byte(**c)).count();
-            if key_len > 0 && b.get(i + key_len) == Some(&b'=') {
-                starts.push((i, i + key_len));
-                i += key_len + 1;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    starts
-        .iter()
-        .enumerate()
-        .map(|(n, &(key, eq))| {
-            let end = starts.get(n + 1).map_or(b.len(), |&(next, _)| next);
-            (&text[key..eq], text[eq + 1..end].trim())
-        })
-        .collect()
 }
 
 /// CEF's extension escapes: `\=`, `\\`, `\n`, `\r` (and `\|`, which some devices

@@ -3,10 +3,10 @@
 //! building the nested maps first. EVE records are read this way.
 
 use super::ParseError;
+use crate::event::scan::{fields_of_map, scan_object, FieldValue, FieldVisitor, Key};
 use crate::event::{event_with_capacity, Event};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::borrow::Cow;
 use std::fmt;
 
 /// Nesting flattened; deeper objects stay JSON values (serde_json's own limit of 128
@@ -16,78 +16,61 @@ pub const MAX_FLATTEN_DEPTH: usize = 16;
 /// Reads one JSON object; `rename` gives our name for a top-level key, if it has one.
 pub fn flatten_json(line: &str, rename: fn(&str) -> Option<&'static str>) -> Result<Event, ParseError> {
     let mut event = event_with_capacity(32);
-    let mut de = serde_json::Deserializer::from_str(line);
-    let seed = Flatten { event: &mut event, prefix: "", depth: 0, rename };
-    match seed.deserialize(&mut de).and_then(|_| de.end()) {
-        Ok(()) => Ok(event),
+    let top = Flatten { event: &mut event, prefix: "", depth: 0, rename, entries: 0 };
+    match scan_object(line.as_bytes(), top) {
+        Ok(_) => Ok(event),
         Err(e) if e.classify() == serde_json::error::Category::Data => Err(ParseError::error("not a JSON object")),
         Err(e) => Err(ParseError::error(format!("invalid JSON: {e}"))),
     }
 }
 
+/// `{"alert": {"signature": "x"}}` -> `"alert.signature": "x"`, for a value already
+/// read (user-defined JSON parsers); [`flatten_json`] does the same while reading.
+pub(crate) fn flatten_into(event: &mut Event, key: String, value: Value, depth: usize) {
+    match value {
+        Value::Object(inner) if depth < MAX_FLATTEN_DEPTH && !inner.is_empty() => {
+            for (k, v) in inner {
+                flatten_into(event, format!("{key}.{k}"), v, depth + 1);
+            }
+        }
+        other => {
+            event.insert(key, other);
+        }
+    }
+}
+
+/// The fields of one object (at `depth`, named under `prefix`) into the event.
 struct Flatten<'a> {
     event: &'a mut Event,
     prefix: &'a str,
     depth: usize,
     rename: fn(&str) -> Option<&'static str>,
-}
-
-impl<'de> DeserializeSeed<'de> for Flatten<'_> {
-    type Value = usize;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Flatten<'_> {
     /// How many entries the object had.
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
-        let mut n = 0;
-        while let Some(Key(key)) = map.next_key()? {
-            n += 1;
-            let name = if self.depth == 0 {
-                (self.rename)(&key).map_or_else(|| key.into_owned(), str::to_owned)
-            } else {
-                let mut name = String::with_capacity(self.prefix.len() + 1 + key.len());
-                name.push_str(self.prefix);
-                name.push('.');
-                name.push_str(&key);
-                name
-            };
-            map.next_value_seed(Field { event: &mut *self.event, name, depth: self.depth + 1, rename: self.rename })?;
-        }
-        Ok(n)
-    }
+    entries: usize,
 }
 
-/// A key, borrowed from the line when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
+impl<'de> FieldVisitor<'de> for Flatten<'_> {
+    type Output = usize;
 
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
+    fn field<V: FieldValue<'de>>(&mut self, key: Key<'de>, value: V) -> Result<(), V::Error> {
+        let Some(key) = key.into_str() else {
+            return Err(de::Error::custom("a field name is not UTF-8"));
+        };
+        self.entries += 1;
+        let name = if self.depth == 0 {
+            (self.rename)(&key).map_or_else(|| key.into_owned(), str::to_owned)
+        } else {
+            let mut name = String::with_capacity(self.prefix.len() + 1 + key.len());
+            name.push_str(self.prefix);
+            name.push('.');
+            name.push_str(&key);
+            name
+        };
+        value.read_seed(Field { event: &mut *self.event, name, depth: self.depth + 1, rename: self.rename })
+    }
+
+    fn finish(self) -> usize {
+        self.entries
     }
 }
 
@@ -128,8 +111,9 @@ impl<'de> Visitor<'de> for Field<'_> {
             self.put(Value::Object(object));
             return Ok(());
         }
-        let n = Flatten { event: &mut *self.event, prefix: &self.name, depth: self.depth, rename: self.rename }
-            .visit_map(map)?;
+        let nested =
+            Flatten { event: &mut *self.event, prefix: &self.name, depth: self.depth, rename: self.rename, entries: 0 };
+        let n = fields_of_map(map, nested)?;
         if n == 0 {
             // An empty object leaves no dotted key, so it is kept as itself.
             self.put(Value::Object(serde_json::Map::new()));
@@ -179,7 +163,6 @@ impl<'de> Visitor<'de> for Field<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::suricata::flatten_into;
 
     fn no_rename(_: &str) -> Option<&'static str> {
         None

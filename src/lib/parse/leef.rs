@@ -2,12 +2,30 @@
 //! header. Header fields take the names Apache Metron's LEEFParser gave them;
 //! attributes keep their own names, except the 5-tuple.
 
-use super::cef::split_pairs;
-use super::syslog::{self, add_pri_names, move_ip, move_port, move_protocol};
-use super::{ParseError, Parser};
+use super::normalize::{move_ip, move_port, move_protocol};
+use super::pairs::split_pairs;
+use super::syslog_header::{self, add_pri_names};
+use super::{FormatSpec, ParseError, Parser};
+use crate::event::get_str;
 use crate::event::{fields, now_ms, parse_device_time_ms, Event};
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
+
+/// The registry's entry.
+pub(super) const FORMAT: FormatSpec = FormatSpec {
+    name: "leef",
+    aliases: &[],
+    about: "IBM LEEF 1.0/2.0, with or without a syslog header",
+    source_type: "leef",
+    sniff: |line| {
+        line.starts_with("LEEF:")
+            || (syslog_header::looks_like_syslog(line) && line.contains("LEEF:"))
+            || line.contains("LEEF:1.0|")
+            || line.contains("LEEF:2.0|")
+    },
+    syslog_body: Some(|body| body.starts_with("LEEF:")),
+    build: |_| Box::new(LeefParser::new()),
+};
 
 /// Metron's names for the four header fields after the version.
 const HEADER_NAMES: [&str; 4] = ["DeviceVendor", "DeviceProduct", "DeviceVersion", "DeviceEvent"];
@@ -26,7 +44,7 @@ impl Parser for LeefParser {
         let Some(at) = line.find("LEEF:") else {
             return Err(ParseError::error("no LEEF: header"));
         };
-        let header = syslog::parse_prefix(&line[..at])?;
+        let header = syslog_header::parse_prefix(&line[..at])?;
         let body = &line[at + 5..];
         let mut parts = body.splitn(6, '|');
         let head: Vec<&str> = parts.by_ref().take(5).collect();
@@ -57,8 +75,8 @@ impl Parser for LeefParser {
         move_protocol(&mut event, "proto");
         // A devTime that cannot be read falls back to the syslog time, then to now (Metron
         // made it an error): the raw value stays in its field, the event is not lost.
-        let format = event.get("devTimeFormat").and_then(Value::as_str);
-        let device_time = event.get("devTime").and_then(Value::as_str).and_then(|t| dev_time_ms(t, format));
+        let format = get_str(&event, "devTimeFormat");
+        let device_time = get_str(&event, "devTime").and_then(|t| dev_time_ms(t, format));
         let ms = device_time.or(header.as_ref().and_then(|h| h.time_ms)).unwrap_or_else(now_ms);
         event.insert(fields::TIMESTAMP.into(), Value::from(ms));
         if let Some(h) = &header {

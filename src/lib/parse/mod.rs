@@ -1,25 +1,29 @@
 //! `metron parse`: raw sensor output in, normalized events out. One file per input
-//! format behind the [`Parser`] trait; [`Format`] is the one registry that names them
-//! and builds them, and `sniff` picks one when the format is `auto`.
+//! format behind the [`Parser`] trait, each with a [`FormatSpec`]; [`FORMATS`] is the
+//! one registry that names, sniffs, documents and builds them: `--format`, `auto`,
+//! `--help`, the completions and the README's table all come from it. A new format is
+//! its file plus one line in [`FORMATS`].
 
 mod asa;
 mod cef;
 mod flatten;
 mod leef;
-mod sniff;
+mod normalize;
+mod pairs;
 mod snort;
 mod squid;
 mod suricata;
 mod syslog;
+mod syslog_header;
 pub mod user;
 mod yaf;
 mod zeek;
 
-pub use sniff::sniff;
-
+use crate::driver::{self, Outcome, Processor, RunError, RunOptions};
 use crate::error::{error_record, ErrorType};
+use crate::event::get_str;
 use crate::event::{self, Event};
-use crate::io::LineData;
+use crate::io::{self, LineData};
 use crate::stage::{Stage, StageConfig, StageError};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -59,60 +63,101 @@ pub trait Parser: Send {
     }
 }
 
-/// The formats `--format` accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Format {
-    Auto,
-    Zeek,
-    Suricata,
-    Snort,
-    Yaf,
-    Squid,
-    Asa,
-    Syslog,
-    Cef,
-    Leef,
-    /// A `[parsers.NAME]` section of `metron.toml`.
-    User(String),
+/// One built-in input format.
+pub struct FormatSpec {
+    /// What `--format` takes.
+    pub name: &'static str,
+    /// Other names `--format` takes for it.
+    pub aliases: &'static [&'static str],
+    /// What it reads, for `--help` and the README.
+    pub about: &'static str,
+    /// The `source.type` its events get, for `--help` and the README.
+    pub source_type: &'static str,
+    /// `auto`: whether an input's first line (BOM removed) is this format. Formats are
+    /// asked in registry order, so a more specific format comes before a general one.
+    pub sniff: fn(&str) -> bool,
+    /// Whether a syslog message body (after its header, trimmed) is this format's: the
+    /// syslog parser then hands the whole line to it.
+    pub syslog_body: Option<fn(&str) -> bool>,
+    /// A parser for one input; the argument is the input's file name, if it has one.
+    pub build: fn(Option<&str>) -> Box<dyn Parser>,
 }
 
-/// Built-in format names for `--help` and completions (`bro` is an alias of `zeek`).
-pub const BUILTIN_FORMATS: [&str; 11] =
-    ["auto", "zeek", "bro", "suricata", "snort", "yaf", "squid", "asa", "syslog", "cef", "leef"];
+/// Every built-in format, in sniffing order.
+pub const FORMATS: &[FormatSpec] = &[
+    zeek::FORMAT,
+    suricata::FORMAT,
+    asa::FORMAT,
+    cef::FORMAT,
+    leef::FORMAT,
+    syslog::FORMAT,
+    snort::FORMAT,
+    yaf::FORMAT,
+    squid::FORMAT,
+];
 
-impl Format {
-    /// A built-in format by name.
-    pub fn builtin(name: &str) -> Option<Format> {
-        Some(match name {
-            "auto" => Format::Auto,
-            "zeek" | "bro" => Format::Zeek,
-            "suricata" | "eve" => Format::Suricata,
-            "snort" => Format::Snort,
-            "yaf" => Format::Yaf,
-            "squid" => Format::Squid,
-            "asa" => Format::Asa,
-            "syslog" => Format::Syslog,
-            "cef" => Format::Cef,
-            "leef" => Format::Leef,
-            _ => return None,
-        })
-    }
+/// A built-in format by name or alias.
+pub fn builtin(name: &str) -> Option<&'static FormatSpec> {
+    FORMATS.iter().find(|f| f.name == name || f.aliases.contains(&name))
+}
 
-    pub fn name(&self) -> &str {
-        match self {
-            Format::Auto => "auto",
-            Format::Zeek => "zeek",
-            Format::Suricata => "suricata",
-            Format::Snort => "snort",
-            Format::Yaf => "yaf",
-            Format::Squid => "squid",
-            Format::Asa => "asa",
-            Format::Syslog => "syslog",
-            Format::Cef => "cef",
-            Format::Leef => "leef",
-            Format::User(name) => name,
-        }
+/// Every name `--format` takes besides `[parsers.NAME]`: `auto`, the formats and their
+/// aliases.
+pub fn format_names() -> impl Iterator<Item = &'static str> {
+    std::iter::once("auto").chain(FORMATS.iter().flat_map(|f| std::iter::once(f.name).chain(f.aliases.iter().copied())))
+}
+
+/// The format of an input, from its first non-blank line; `None` when nothing fits.
+pub fn sniff(line: &str) -> Option<&'static FormatSpec> {
+    let line = line.trim_start_matches('\u{feff}');
+    FORMATS.iter().find(|f| (f.sniff)(line))
+}
+
+/// A line that is a JSON object, as a map (for sniffing JSON formats by their keys).
+fn sniff_json(line: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    if !line.starts_with('{') {
+        return None;
     }
+    match serde_json::from_str(line).ok()? {
+        serde_json::Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// The format table for `--help` and the README: `name (aliases)`, what it reads, and
+/// the `source.type` of its events, one format per row.
+pub fn format_table() -> Vec<[String; 3]> {
+    let mut rows = vec![["auto".to_owned(), "told from each input's first line".to_owned(), String::new()]];
+    for f in FORMATS {
+        let name =
+            if f.aliases.is_empty() { f.name.to_owned() } else { format!("{} ({})", f.name, f.aliases.join(", ")) };
+        rows.push([name, f.about.to_owned(), f.source_type.to_owned()]);
+    }
+    rows
+}
+
+/// The formats for `metron parse --help`, one per line.
+pub fn formats_help() -> String {
+    let rows = format_table();
+    let width = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);
+    let mut text = String::from("Formats (--format; `auto` tells each input's format from its first line):\n");
+    for [name, about, source_type] in &rows[1..] {
+        text.push_str(&format!("  {name:width$}  {about}; source.type {source_type}\n"));
+    }
+    text.push_str(&format!(
+        "  {:width$}  a [parsers.NAME] section of metron.toml (kinds: csv, regex, grok, json)\n",
+        "NAME"
+    ));
+    text
+}
+
+/// What a stage was told to parse.
+#[derive(Clone, Copy)]
+enum Chosen {
+    Auto,
+    Builtin(&'static FormatSpec),
+    /// A `[parsers.NAME]` section of `metron.toml`.
+    User,
 }
 
 /// `[parse]` in `metron.toml`.
@@ -154,17 +199,16 @@ impl StageConfig for ParseSettings {
                 Err(errs) => problems.extend(errs.into_iter().map(|e| format!("[parsers.{name}]: {e}"))),
             }
         }
-        let format = match Format::builtin(&self.format) {
-            Some(f) => f,
-            None if compiled.contains_key(&self.format) => Format::User(self.format.clone()),
-            None if self.parsers.contains_key(&self.format) => Format::User(self.format.clone()),
-            None => {
+        let chosen = match (self.format.as_str(), builtin(&self.format)) {
+            ("auto", _) => Chosen::Auto,
+            (_, Some(f)) => Chosen::Builtin(f),
+            (name, None) if self.parsers.contains_key(name) => Chosen::User,
+            (name, None) => {
                 problems.push(format!(
-                    "unknown format {:?}: use one of {} or a [parsers.NAME] from metron.toml",
-                    self.format,
-                    BUILTIN_FORMATS.join(", ")
+                    "unknown format {name:?}: use one of {} or a [parsers.NAME] from metron.toml",
+                    format_names().collect::<Vec<_>>().join(", ")
                 ));
-                Format::Auto
+                Chosen::Auto
             }
         };
         if self.max_line_bytes == 0 {
@@ -174,7 +218,8 @@ impl StageConfig for ParseSettings {
             return Err(ParseBuildError(problems));
         }
         Ok(ParseStage {
-            format,
+            chosen,
+            format: self.format,
             user: compiled,
             sources: HashMap::new(),
             max_line: self.max_line_bytes,
@@ -205,7 +250,9 @@ struct SourceState {
 
 /// The running parse stage.
 pub struct ParseStage {
-    format: Format,
+    chosen: Chosen,
+    /// The name it was given (`auto`, a format, a `[parsers.NAME]`).
+    format: String,
     user: BTreeMap<String, Arc<user::CompiledUserParser>>,
     sources: HashMap<String, SourceState>,
     max_line: usize,
@@ -231,21 +278,19 @@ impl ParseStage {
         self.max_line
     }
 
-    fn make_parser(&self, format: &Format, source: &str) -> Option<Box<dyn Parser>> {
+    /// The parser for a new input, and the sensor name its error records carry;
+    /// `None` until `auto` has seen a line.
+    fn make_parser(&self, source: &str) -> (Option<Box<dyn Parser>>, String) {
         let file = (source != "-").then_some(source);
-        Some(match format {
-            Format::Auto => return None,
-            Format::Zeek => Box::new(zeek::ZeekParser::new(file)),
-            Format::Suricata => Box::new(suricata::SuricataParser::new()),
-            Format::Snort => Box::new(snort::SnortParser::new()),
-            Format::Yaf => Box::new(yaf::YafParser::new()),
-            Format::Squid => Box::new(squid::SquidParser::new()),
-            Format::Asa => Box::new(asa::AsaParser::new()),
-            Format::Syslog => Box::new(syslog::SyslogParser::new()),
-            Format::Cef => Box::new(cef::CefParser::new()),
-            Format::Leef => Box::new(leef::LeefParser::new()),
-            Format::User(name) => Box::new(user::UserParser::new(self.user.get(name)?.clone())),
-        })
+        match self.chosen {
+            Chosen::Auto => (None, "auto".to_owned()),
+            Chosen::Builtin(f) => (Some((f.build)(file)), f.name.to_owned()),
+            Chosen::User => {
+                let parser =
+                    self.user.get(&self.format).map(|p| Box::new(user::UserParser::new(p.clone())) as Box<dyn Parser>);
+                (parser, self.format.clone())
+            }
+        }
     }
 
     /// Parses one line of `source`. Events go to `out`, error records to `errors`.
@@ -259,8 +304,7 @@ impl ParseStage {
     ) {
         self.stats.records += 1;
         if !self.sources.contains_key(source) {
-            let parser = self.make_parser(&self.format, source);
-            let sensor = self.format.name().to_owned();
+            let (parser, sensor) = self.make_parser(source);
             self.sources.insert(source.to_owned(), SourceState { parser, sensor });
         }
         let line = match data {
@@ -304,10 +348,10 @@ impl ParseStage {
         if needs_sniff {
             match sniff(line) {
                 Some(format) => {
-                    let parser = self.make_parser(&format, source);
+                    let file = (source != "-").then_some(source);
                     if let Some(state) = self.sources.get_mut(source) {
-                        state.parser = parser;
-                        state.sensor = format.name().to_owned();
+                        state.parser = Some((format.build)(file));
+                        state.sensor = format.name.to_owned();
                     }
                 }
                 // A comment before the first header (`### ...`) says nothing of the format.
@@ -372,6 +416,57 @@ impl ParseStage {
     }
 }
 
+/// Runs `metron parse`: every input through `stage`, events to the output.
+pub fn run(mut stage: ParseStage, opts: &RunOptions) -> Result<(ParseStats, Outcome), RunError> {
+    stage.write_direct();
+    let max_line = stage.max_line();
+    let outcome = driver::run_lines(&mut stage, opts, max_line)?;
+    Ok((stage.stats, outcome))
+}
+
+/// `parsed 1,204,311 records: 1,204,300 events, 8 skipped, 3 errors`.
+pub fn parse_summary(s: &ParseStats) -> String {
+    format!(
+        "parsed {} records: {} events, {} skipped (headers, comments, blank), {} errors",
+        io::thousands(s.records),
+        io::thousands(s.events),
+        io::thousands(s.skipped),
+        io::thousands(s.errors)
+    )
+}
+
+impl Processor for ParseStage {
+    type Record<'a> = LineData<'a>;
+
+    fn record(
+        &mut self,
+        source: &str,
+        line_no: u64,
+        data: LineData<'_>,
+        out: &mut Vec<Event>,
+        errors: &mut Vec<Event>,
+    ) -> std::io::Result<()> {
+        self.parse_record(source, line_no, data, out, errors);
+        Ok(())
+    }
+    fn end_source(&mut self, source: &str, error: Option<(u64, String)>, errors: &mut Vec<Event>) {
+        if let Some((line, message)) = error {
+            self.stats.errors += 1;
+            errors.push(error_record(ErrorType::ParserError, "-", &message, "", source, (line > 0).then_some(line)));
+        }
+        ParseStage::end_source(self, source);
+    }
+    fn raw_output(&mut self) -> Option<(&mut Vec<u8>, &mut u64)> {
+        self.direct_output()
+    }
+    fn had_errors(&self) -> bool {
+        self.stats.errors > 0
+    }
+    fn summary(&self) -> String {
+        parse_summary(&self.stats)
+    }
+}
+
 /// Adds what every parsed event carries.
 fn finish_event(e: &mut Event, line: &str) {
     event::complete(e, line);
@@ -389,15 +484,14 @@ impl Stage for ParseStage {
     }
 
     fn process(&mut self, event: Event, out: &mut Vec<Event>) -> Result<(), StageError> {
-        let Some(raw) = event.get(event::fields::ORIGINAL_STRING).and_then(|v| v.as_str()).map(str::to_owned) else {
+        let Some(raw) = get_str(&event, event::fields::ORIGINAL_STRING).map(str::to_owned) else {
             return Err(StageError::new(ErrorType::ParserError, "event has no original_string to parse", Some(event)));
         };
         let mut errors = Vec::new();
         self.parse_record("event", self.stats.records + 1, LineData::Line(raw.as_bytes()), out, &mut errors);
         match errors.pop() {
             Some(e) => {
-                let message =
-                    e.get(event::fields::MESSAGE).and_then(|v| v.as_str()).unwrap_or("parse error").to_owned();
+                let message = get_str(&e, event::fields::MESSAGE).unwrap_or("parse error").to_owned();
                 Err(StageError::new(ErrorType::ParserError, message, Some(event)))
             }
             None => Ok(()),
@@ -411,5 +505,51 @@ pub(crate) fn json_object(line: &str) -> Result<Event, ParseError> {
         Ok(event) => Ok(event),
         Err(e) if e.classify() == serde_json::error::Category::Data => Err(ParseError::error("not a JSON object")),
         Err(e) => Err(ParseError::error(format!("invalid JSON: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_each_format_from_real_first_lines() {
+        let cases = [
+            ("#separator \\x09", "zeek"),
+            (r#"{"ts":1.0,"uid":"C1","id.orig_h":"1.2.3.4"}"#, "zeek"),
+            (r#"{"http":{"ts":1402307733.473,"uid":"C"}}"#, "zeek"),
+            (r#"{"timestamp":"2016-01-28T15:29:48.512345+0000","event_type":"alert"}"#, "suricata"),
+            (r#"{"ts":1.0,"uid":"C1","event_type":"flow"}"#, "suricata"),
+            ("<166>Jan  5 08:52:35 10.22.8.216 %ASA-6-302021: Teardown", "asa"),
+            ("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - msg", "syslog"),
+            ("Jan  5 08:52:35 host sshd[12]: Accepted", "syslog"),
+            ("\u{feff}Jan  5 08:52:35 host sshd[12]: Accepted", "syslog"),
+            ("CEF:0|Adallom|Adallom|1.0|5", "cef"),
+            ("<13>Jan  5 08:52:35 host CEF:0|Adallom|Adallom|1.0|5", "cef"),
+            ("2016-01-28T15:29:48Z relay CEF:0|Adallom|Adallom|1.0|5", "cef"),
+            ("LEEF:1.0|Microsoft|MSExchange|4.0", "leef"),
+            ("01/27/16-16:01:04.877970 ,129,12,1,\"x\",TCP", "snort"),
+            ("01/27-16:01:04.877970  [**] [1:2:3] msg [**]", "snort"),
+            ("10/06/2016-10:28:51.339398  [**] [1:2:3] msg [**]", "snort"),
+            ("2016-01-28 15:29:48.512|2016-01-28 15:29:48.512|   0.000|", "yaf"),
+            ("1461576382.642    161 127.0.0.1 TCP_MISS/200 103701 GET http://www.cnn.com/ - DIRECT/199.27.79.73 text/html", "squid"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(sniff(line).map(|f| f.name), Some(want), "{line}");
+        }
+        assert!(sniff("hello world").is_none());
+        assert!(sniff("{not json").is_none());
+    }
+
+    #[test]
+    fn every_name_and_alias_is_one_format() {
+        let names: Vec<&str> = format_names().collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        assert_eq!(builtin("bro").map(|f| f.name), Some("zeek"));
+        assert_eq!(builtin("eve").map(|f| f.name), Some("suricata"));
+        assert!(builtin("auto").is_none());
     }
 }

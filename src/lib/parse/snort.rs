@@ -3,12 +3,35 @@
 //! queries keep working), and `alert_fast` lines as Snort 2, Snort 3 and Suricata's
 //! fast.log write them. Every Snort event is an alert: `is_alert` is `true`.
 
-use super::{ParseError, Parser};
+use super::{FormatSpec, ParseError, Parser};
 use crate::event::{canonical_ip, fields, month_day_time_to_ms, now_ms, protocol_name, Event};
 use chrono::{NaiveDate, NaiveTime};
 use regex::Regex;
 use serde_json::Value;
 use std::sync::OnceLock;
+
+/// The registry's entry.
+pub(super) const FORMAT: FormatSpec = FormatSpec {
+    name: "snort",
+    aliases: &[],
+    about: "alert CSV (Metron's 27 columns), alert_fast (Snort 2 and 3, Suricata fast.log); `is_alert` = true",
+    source_type: "snort",
+    sniff,
+    syslog_body: None,
+    build: |_| Box::new(SnortParser::new()),
+};
+
+fn sniff(line: &str) -> bool {
+    static FIRST_LINE: OnceLock<Option<regex::RegexSet>> = OnceLock::new();
+    let set = FIRST_LINE.get_or_init(|| {
+        regex::RegexSet::new([
+            r"^\d\d/\d\d/\d\d-\d\d:\d\d:\d\d\.\d+ ?,",
+            r"^\d\d/\d\d(/\d{2,4})?-\d\d:\d\d:\d\d\.\d+\s+\[\*\*\]",
+        ])
+        .ok()
+    });
+    set.as_ref().is_some_and(|s| s.is_match(line))
+}
 
 const SOURCE_TYPE: &str = "snort";
 

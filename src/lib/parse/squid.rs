@@ -2,9 +2,26 @@
 //! squid parser gave, so that proxy logs can be searched by client, server, host
 //! and registered domain.
 
-use super::{ParseError, Parser};
+use super::{FormatSpec, ParseError, Parser};
 use crate::event::{canonical_ip, epoch_ms_from_secs_str, fields, Event};
 use serde_json::Value;
+
+/// The registry's entry.
+pub(super) const FORMAT: FormatSpec = FormatSpec {
+    name: "squid",
+    aliases: &[],
+    about: "Squid native access.log",
+    source_type: "squid",
+    sniff,
+    syslog_body: None,
+    build: |_| Box::new(SquidParser::new()),
+};
+
+fn sniff(line: &str) -> bool {
+    static FIRST_LINE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = FIRST_LINE.get_or_init(|| regex::Regex::new(r"^\d{9,}\.\d+\s+-?\d+ \S+ \S+/\d+ ").ok());
+    re.as_ref().is_some_and(|r| r.is_match(line))
+}
 
 const SOURCE_TYPE: &str = "squid";
 

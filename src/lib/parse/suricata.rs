@@ -1,10 +1,22 @@
 //! Suricata EVE JSON, every event type. Nested objects are flattened to dotted keys
 //! (`alert.signature`, `http.hostname`) so that every stage sees one flat event.
 
-use super::flatten::{flatten_json, MAX_FLATTEN_DEPTH};
-use super::{ParseError, Parser};
+use super::flatten::flatten_json;
+use super::{FormatSpec, ParseError, Parser};
+use crate::event::get_str;
 use crate::event::{fields, parse_rfc3339_ms, Event};
 use serde_json::Value;
+
+/// The registry's entry.
+pub(super) const FORMAT: FormatSpec = FormatSpec {
+    name: "suricata",
+    aliases: &["eve"],
+    about: "EVE JSON, every event type; nested objects flattened (`alert.signature`)",
+    source_type: "suricata.<event_type>",
+    sniff: |line| super::sniff_json(line).is_some_and(|map| map.contains_key("event_type")),
+    syslog_body: None,
+    build: |_| Box::new(SuricataParser::new()),
+};
 
 const RENAMES: [(&str, &str); 4] = [
     ("src_ip", fields::IP_SRC_ADDR),
@@ -33,7 +45,7 @@ fn rename(key: &str) -> Option<&'static str> {
 impl Parser for SuricataParser {
     fn parse(&mut self, line: &str, out: &mut Vec<Event>) -> Result<(), ParseError> {
         let mut event = flatten_json(line, rename)?;
-        let Some(event_type) = event.get("event_type").and_then(Value::as_str) else {
+        let Some(event_type) = get_str(&event, "event_type") else {
             return Err(ParseError::error("EVE record without event_type"));
         };
         let source_type = format!("suricata.{event_type}");
@@ -61,20 +73,6 @@ impl Parser for SuricataParser {
         event.insert(fields::SOURCE_TYPE.to_owned(), Value::from(source_type));
         out.push(event);
         Ok(())
-    }
-}
-
-/// `{"alert": {"signature": "x"}}` -> `"alert.signature": "x"`.
-pub(crate) fn flatten_into(event: &mut Event, key: String, value: Value, depth: usize) {
-    match value {
-        Value::Object(inner) if depth < MAX_FLATTEN_DEPTH && !inner.is_empty() => {
-            for (k, v) in inner {
-                flatten_into(event, format!("{key}.{k}"), v, depth + 1);
-            }
-        }
-        other => {
-            event.insert(key, other);
-        }
     }
 }
 

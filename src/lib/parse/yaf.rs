@@ -2,10 +2,27 @@
 //! Metron ingested it), with the field names of Metron's `YAF_DELIMITED` grok
 //! pattern so that Metron-era queries keep working.
 
-use super::{ParseError, Parser};
+use super::{FormatSpec, ParseError, Parser};
 use crate::event::{canonical_ip, fields, protocol_name, Event};
 use chrono::NaiveDateTime;
 use serde_json::{Number, Value};
+
+/// The registry's entry.
+pub(super) const FORMAT: FormatSpec = FormatSpec {
+    name: "yaf",
+    aliases: &[],
+    about: "YAF text flows",
+    source_type: "yaf",
+    sniff,
+    syslog_body: None,
+    build: |_| Box::new(YafParser::new()),
+};
+
+fn sniff(line: &str) -> bool {
+    static FIRST_LINE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = FIRST_LINE.get_or_init(|| regex::Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\|").ok());
+    re.as_ref().is_some_and(|r| r.is_match(line))
+}
 
 const SOURCE_TYPE: &str = "yaf";
 

@@ -2,9 +2,37 @@
 //! line, ts as epoch or ISO 8601), and Apache Metron's wrapped form `{"http": {...}}`.
 //! TSV and JSON of the same log give the same events.
 
-use super::{json_object, ParseError, Parser};
+use super::{json_object, FormatSpec, ParseError, Parser};
 use crate::event::{epoch_ms_from_secs_str, fields, parse_rfc3339_ms, Event};
 use serde_json::{Number, Value};
+
+/// The registry's entry.
+pub(super) const FORMAT: FormatSpec = FormatSpec {
+    name: "zeek",
+    aliases: &["bro"],
+    about: "Zeek TSV (`#fields`/`#types`, any log), Zeek JSON (epoch or ISO `ts`), Metron's `{\"http\":{...}}`",
+    source_type: "zeek.<log>",
+    sniff,
+    syslog_body: None,
+    build: |file| Box::new(ZeekParser::new(file)),
+};
+
+/// A TSV header, or a JSON object with Zeek's names (and no EVE `event_type`).
+fn sniff(line: &str) -> bool {
+    if line.starts_with("#separator") || line.starts_with("#fields") || line.starts_with("#path") {
+        return true;
+    }
+    let Some(map) = super::sniff_json(line) else { return false };
+    if map.contains_key("event_type") {
+        return false;
+    }
+    if map.contains_key("id.orig_h") || map.contains_key("_path") || (map.contains_key("ts") && map.contains_key("uid"))
+    {
+        return true;
+    }
+    // Metron's wrapped form: `{"http": {"ts": ...}}`.
+    map.len() == 1 && matches!(map.values().next(), Some(Value::Object(inner)) if inner.contains_key("ts"))
+}
 
 /// Zeek's connection-tuple names and ours.
 const RENAMES: [(&str, &str); 4] = [

@@ -4,7 +4,8 @@
 //! its column, strings are never guessed to be dates, and reading with given
 //! columns is three times faster than sampling every row).
 
-use crate::enrich::line::Key;
+use crate::event::fields;
+use crate::event::scan::{scan_object, FieldValue, FieldVisitor, Key};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -129,50 +130,46 @@ pub type Fields<'a> = Vec<(Cow<'a, str>, Kinds)>;
 /// Reads one record: its routing values and its fields. `None` when the line is not
 /// exactly one JSON object.
 pub fn read(line: &[u8]) -> Option<(Head, Fields<'_>)> {
-    let mut fields = Vec::new();
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let head = Record { fields: &mut fields }.deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some((head, fields))
+    scan_object(line, Record { head: Head::default(), fields: Vec::new() }).ok()
 }
 
-struct Record<'f, 'de> {
-    fields: &'f mut Vec<(Cow<'de, str>, Kinds)>,
+struct Record<'de> {
+    head: Head,
+    fields: Fields<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for Record<'_, 'de> {
-    type Value = Head;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Head, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+impl<'de> FieldVisitor<'de> for Record<'de> {
+    type Output = (Head, Fields<'de>);
 
-impl<'de> Visitor<'de> for Record<'_, 'de> {
-    type Value = Head;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
-        let mut head = Head::default();
-        while let Some(Key(key)) = map.next_key()? {
-            let kinds = match key.as_ref() {
-                crate::event::fields::SOURCE_TYPE | crate::event::fields::GUID | crate::event::fields::TIMESTAMP => {
-                    let v: Value = map.next_value()?;
-                    let kinds = kinds_of(&v);
-                    match key.as_ref() {
-                        crate::event::fields::SOURCE_TYPE => head.source_type = v.as_str().map(str::to_owned),
-                        crate::event::fields::GUID => head.guid = Some(v),
-                        _ => head.timestamp = v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)),
+    fn field<V: FieldValue<'de>>(&mut self, key: Key<'de>, value: V) -> Result<(), V::Error> {
+        let Some(key) = key.into_str() else {
+            return Err(de::Error::custom("a field name is not UTF-8"));
+        };
+        let kinds = match key.as_ref() {
+            fields::SOURCE_TYPE | fields::GUID | fields::TIMESTAMP => {
+                let v: Value = value.read()?;
+                let kinds = kinds_of(&v);
+                match key.as_ref() {
+                    fields::SOURCE_TYPE => self.head.source_type = v.as_str().map(str::to_owned),
+                    fields::GUID => self.head.guid = Some(v),
+                    // As DuckDB will store it: a number, or digits in a string.
+                    _ => {
+                        self.head.timestamp = v
+                            .as_i64()
+                            .or_else(|| v.as_f64().map(|f| f as i64))
+                            .or_else(|| v.as_str().and_then(|t| t.trim().parse().ok()))
                     }
-                    kinds
                 }
-                _ => map.next_value_seed(KindOf { in_array: false })?,
-            };
-            self.fields.push((key, kinds));
-        }
-        Ok(head)
+                kinds
+            }
+            _ => value.read_seed(KindOf { in_array: false })?,
+        };
+        self.fields.push((key, kinds));
+        Ok(())
+    }
+
+    fn finish(self) -> (Head, Fields<'de>) {
+        (self.head, self.fields)
     }
 }
 

@@ -6,16 +6,11 @@ use crate::cli::AlertArgs;
 use metron::alert::{AlertOutput, AlertSettings};
 use metron::config::Config;
 use metron::stage::StageConfig;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub fn run(args: AlertArgs, global: &Global) -> anyhow::Result<u8> {
     let config = Config::discover(global.config.as_deref())?;
-    let base = config.path.as_deref().and_then(Path::parent).map(Path::to_owned);
-    let near_config = |p: PathBuf| match &base {
-        Some(dir) if p.is_relative() => dir.join(p),
-        _ => p,
-    };
-    let mut rules: Vec<PathBuf> = config.alert.rules.clone().into_iter().map(near_config).collect();
+    let mut rules: Vec<PathBuf> = config.alert.rules.iter().map(|r| config.near(r)).collect();
     rules.extend(args.rules.iter().cloned());
     if args.check {
         rules.extend(args.files.iter().cloned());
@@ -25,7 +20,7 @@ pub fn run(args: AlertArgs, global: &Global) -> anyhow::Result<u8> {
     let settings = AlertSettings {
         rules,
         dedup_window: match window {
-            Some(w) => metron::alert::parse_duration(w).map_err(|e| anyhow::anyhow!("--dedup-window: {e}"))?,
+            Some(w) => metron::event::parse_duration(w).map_err(|e| anyhow::anyhow!("--dedup-window: {e}"))?,
             None => metron::alert::DEFAULT_WINDOW,
         },
         max_cache: args.max_cache.or(config.alert.max_cache).unwrap_or(metron::alert::DEFAULT_MAX_CACHE),
@@ -47,7 +42,7 @@ pub fn run(args: AlertArgs, global: &Global) -> anyhow::Result<u8> {
         eprintln!("metron: warning: rule not loaded: {}", metron::text::sanitize(&e.to_string()));
     }
     let (opts, max_line) = global.run_options(args.files, args.io, None)?;
-    let (_, outcome) = metron::run::events(&mut stage, &opts, max_line)?;
+    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
     stage.finish()?;
     let load_failed = !stage.load_errors().is_empty();
     Ok(if load_failed { 1 } else { outcome.exit_code() as u8 })
@@ -56,8 +51,7 @@ pub fn run(args: AlertArgs, global: &Global) -> anyhow::Result<u8> {
 /// Lists every rule loaded and every one that could not be; 1 if any could not.
 fn check(paths: &[PathBuf]) -> u8 {
     if paths.is_empty() {
-        eprintln!("metron: error: --check needs rule files or directories (--rules PATH or arguments)");
-        return 2;
+        return super::fail("--check needs rule files or directories (--rules PATH or arguments)");
     }
     let report = metron::alert::check(paths);
     for rule in &report.rules {

@@ -3,10 +3,12 @@
 use super::Global;
 use crate::cli::{CaptureArgs, EmitChoice};
 use anyhow::{bail, Context};
-use metron::alert::parse_duration;
 use metron::capture::flow::{TableSettings, Timeouts};
 use metron::capture::writer::{parse_size, WriteSettings};
-use metron::capture::{CaptureOutput, CaptureSettings, Emit};
+use metron::capture::{CaptureSettings, Emit};
+use metron::config::Config;
+use metron::driver::Outputs;
+use metron::event::parse_duration;
 
 /// What a build without libpcap says when asked for live capture.
 #[cfg(not(feature = "live"))]
@@ -15,7 +17,9 @@ const NO_LIVE: &str = "this metron was built without live capture (the `live` fe
     cargo install --path . --features live\n\
     Reading capture files (-r FILE) works without it.";
 
-pub fn run(args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
+pub fn run(mut args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
+    let config = Config::discover(global.config.as_deref())?;
+    merge(&mut args, &config);
     let ns = |flag: &str, v: &Option<String>, default: i64| -> anyhow::Result<i64> {
         match v {
             Some(t) => {
@@ -51,14 +55,14 @@ pub fn run(args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
     };
     let settings = CaptureSettings {
         emit: match args.emit {
-            EmitChoice::Flows => Emit::Flows,
-            EmitChoice::Packets => Emit::Packets,
+            Some(EmitChoice::Packets) => Emit::Packets,
+            Some(EmitChoice::Flows) | None => Emit::Flows,
         },
         table: TableSettings { timeouts, max_flows, ..TableSettings::default() },
         write,
         ..CaptureSettings::default()
     };
-    let opts = CaptureOutput { output: args.output.clone(), errors: args.errors.clone(), quiet: global.quiet };
+    let opts = Outputs { output: args.output.clone(), errors: args.errors.clone(), quiet: global.quiet };
     if args.list_interfaces || args.interface.is_some() {
         return live(&args, &settings, &opts);
     }
@@ -69,8 +73,43 @@ pub fn run(args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
     Ok(outcome.exit_code() as u8)
 }
 
+/// `[capture]` of metron.toml under the flags: a flag wins, the config fills in.
+fn merge(args: &mut CaptureArgs, config: &Config) {
+    let c = &config.capture;
+    args.emit = args.emit.or(match c.emit.as_deref() {
+        Some("packets") => Some(EmitChoice::Packets),
+        Some("flows") => Some(EmitChoice::Flows),
+        _ => None,
+    });
+    args.max_flows = args.max_flows.or(c.max_flows);
+    for (flag, conf) in [
+        (&mut args.tcp_timeout, &c.tcp_timeout),
+        (&mut args.udp_timeout, &c.udp_timeout),
+        (&mut args.other_timeout, &c.other_timeout),
+        (&mut args.active_timeout, &c.active_timeout),
+        (&mut args.stats_interval, &c.stats_interval),
+        (&mut args.rotate_size, &c.rotate_size),
+        (&mut args.filter, &c.filter),
+    ] {
+        if flag.is_none() {
+            flag.clone_from(conf);
+        }
+    }
+    // A directory from the config is relative to the config file; one from a flag, to
+    // the working directory.
+    args.write = args.write.take().or(c.write.as_ref().map(|w| config.near(w)));
+    args.rotate_seconds = args.rotate_seconds.or(c.rotate_seconds);
+    args.compress |= c.compress.unwrap_or(false);
+    args.snaplen = args.snaplen.or(c.snaplen);
+    args.no_promisc |= c.promisc == Some(false);
+    // The configured interface is used when no files are named.
+    if args.read.is_empty() && args.interface.is_none() {
+        args.interface.clone_from(&c.interface);
+    }
+}
+
 #[cfg(feature = "live")]
-fn live(args: &CaptureArgs, settings: &CaptureSettings, opts: &CaptureOutput) -> anyhow::Result<u8> {
+fn live(args: &CaptureArgs, settings: &CaptureSettings, opts: &Outputs) -> anyhow::Result<u8> {
     use metron::capture::live;
     if args.list_interfaces {
         for (name, description) in live::list_interfaces()? {
@@ -101,6 +140,6 @@ fn live(args: &CaptureArgs, settings: &CaptureSettings, opts: &CaptureOutput) ->
 }
 
 #[cfg(not(feature = "live"))]
-fn live(_: &CaptureArgs, _: &CaptureSettings, _: &CaptureOutput) -> anyhow::Result<u8> {
+fn live(_: &CaptureArgs, _: &CaptureSettings, _: &Outputs) -> anyhow::Result<u8> {
     bail!(NO_LIVE)
 }

@@ -7,12 +7,10 @@ use metron::config::Config;
 use metron::enrich::tables::TableSpec;
 use metron::enrich::EnrichConfig;
 use metron::stage::StageConfig;
-use std::path::{Path, PathBuf};
 
 pub fn run(args: EnrichArgs, global: &Global) -> anyhow::Result<u8> {
     let config = Config::discover(global.config.as_deref())?;
-    let base = config.path.as_deref().and_then(Path::parent).map(Path::to_owned);
-    let settings = merge(config.enrich, base.as_deref(), &args)?;
+    let settings = merge(&config, &args)?;
     let mut stage = settings.build()?;
     if !global.quiet {
         for message in stage.take_messages() {
@@ -20,21 +18,18 @@ pub fn run(args: EnrichArgs, global: &Global) -> anyhow::Result<u8> {
         }
     }
     let (opts, max_line) = global.run_options(args.files, args.io, None)?;
-    let (_, outcome) = metron::run::events(&mut stage, &opts, max_line)?;
+    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
     Ok(outcome.exit_code() as u8)
 }
 
 /// Flags override the config; files named in the config are relative to it.
-fn merge(mut config: EnrichConfig, base: Option<&Path>, args: &EnrichArgs) -> anyhow::Result<EnrichConfig> {
-    let near_config = |p: PathBuf| match base {
-        Some(dir) if p.is_relative() => dir.join(p),
-        _ => p,
-    };
-    config.geoip = args.geoip.clone().or(config.geoip.map(near_config));
-    config.asn = args.asn.clone().or(config.asn.map(near_config));
-    config.assets = args.assets.clone().or(config.assets.map(near_config));
+fn merge(whole: &Config, args: &EnrichArgs) -> anyhow::Result<EnrichConfig> {
+    let mut config = whole.enrich.clone();
+    config.geoip = args.geoip.clone().or(config.geoip.map(|p| whole.near(p)));
+    config.asn = args.asn.clone().or(config.asn.map(|p| whole.near(p)));
+    config.assets = args.assets.clone().or(config.assets.map(|p| whole.near(p)));
     for table in &mut config.tables {
-        table.file = near_config(std::mem::take(&mut table.file));
+        table.file = whole.near(std::mem::take(&mut table.file));
     }
     if !args.internal.is_empty() {
         config.internal = args.internal.clone();

@@ -19,34 +19,33 @@ pub fn run(args: HuntArgs, global: &Global) -> anyhow::Result<u8> {
         let format = super::store::output_format(args.format);
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        return match hunt::print_search(&store, text, format, &mut out, args.max_width.max(4)) {
+        let max_width = args.max_width.or(config.hunt.max_width).unwrap_or(48).max(4);
+        return match hunt::print_search(&store, text, format, &mut out, max_width) {
             Ok((_, damaged)) => {
                 out.flush()?;
                 // Some of the store could not be read: the results may be partial.
                 Ok(u8::from(damaged > 0))
             }
             Err(HuntError::Io(e)) => Err(e.into()),
-            Err(e) => {
-                eprintln!("metron: error: {}", metron::text::sanitize(&e.to_string()));
-                Ok(2)
-            }
+            Err(e) => Ok(super::fail(&e.to_string())),
         };
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!("the console needs a terminal; use --query SEARCH to print results");
     }
-    let refresh = if args.refresh.trim() == "0" {
+    let refresh = args.refresh.or(config.hunt.refresh.clone()).unwrap_or_else(|| "2s".into());
+    let refresh = if refresh.trim() == "0" {
         std::time::Duration::ZERO
     } else {
-        metron::alert::parse_duration(&args.refresh).map_err(|e| anyhow::anyhow!("--refresh: {e}"))?
+        metron::event::parse_duration(&refresh).map_err(|e| anyhow::anyhow!("--refresh: {e}"))?
     };
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let color = match global.color_choice {
-        Some(c) => c,
-        None => !no_color,
+    let color = global.color_for_terminal();
+    let opts = ConsoleOptions {
+        who: args.who.or(config.hunt.who.clone()).unwrap_or_else(store::current_user),
+        refresh,
+        pcap_dir: args.pcap_dir.or(config.hunt.pcap_dir.as_ref().map(|p| config.near(p))),
+        color,
     };
-    let opts =
-        ConsoleOptions { who: args.who.unwrap_or_else(store::current_user), refresh, pcap_dir: args.pcap_dir, color };
     hunt::run_console(&store, &opts)?;
     Ok(0)
 }

@@ -7,21 +7,15 @@ use metron::config::Config;
 use metron::label::feeds::{FeedReport, SHOWN_PROBLEMS};
 use metron::label::{LabelSettings, LabelStage};
 use metron::stage::StageConfig;
-use std::path::Path;
 
 pub fn run(args: LabelArgs, global: &Global) -> anyhow::Result<u8> {
     let config = Config::discover(global.config.as_deref())?;
-    let base = config.path.as_deref().and_then(Path::parent).map(Path::to_owned);
-    let mut settings = LabelSettings::from_config(config.label);
+    let mut settings = LabelSettings::from_config(config.label.clone());
     // Files named in the config are relative to it; flags to the working directory.
-    if let Some(dir) = base.as_deref() {
-        let formats: Vec<String> = settings.feeds.keys().cloned().collect();
-        settings.intel = settings.intel.iter().map(|entry| near(dir, entry, &formats)).collect();
-        for feed in settings.feeds.values_mut() {
-            if let Some(p) = feed.path.take() {
-                feed.path = Some(if p.is_relative() { dir.join(p) } else { p });
-            }
-        }
+    let formats: Vec<String> = settings.feeds.keys().cloned().collect();
+    settings.intel = settings.intel.iter().map(|entry| near(&config, entry, &formats)).collect();
+    for feed in settings.feeds.values_mut() {
+        feed.path = feed.path.take().map(|p| config.near(p));
     }
     if !args.intel.is_empty() {
         settings.intel = args.intel.clone();
@@ -29,29 +23,25 @@ pub fn run(args: LabelArgs, global: &Global) -> anyhow::Result<u8> {
     if args.no_reload || args.check {
         settings.reload = false;
     }
-    if let Some(n) = args.io.max_line_bytes {
-        anyhow::ensure!(n > 0, "--max-line-bytes must be at least 1");
-        settings.max_line_bytes = n;
-    }
-    let config_max_line = Some(settings.max_line_bytes);
+    // The line cap (flag, else config) holds for intel files as for input lines.
+    let (opts, max_line) = global.run_options(args.files, args.io, Some(settings.max_line_bytes))?;
+    settings.max_line_bytes = max_line;
     let mut stage = settings.build()?;
     let problems = report(&stage, global.quiet);
     if args.check {
         return Ok(u8::from(problems > 0));
     }
-    let (opts, max_line) = global.run_options(args.files, args.io, config_max_line)?;
-    let (_, outcome) = metron::run::events(&mut stage, &opts, max_line)?;
+    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
     Ok(outcome.exit_code() as u8)
 }
 
-/// `FORMAT:PATH` or `PATH`, with a relative path made relative to `dir`.
-fn near(dir: &Path, entry: &str, feeds: &[String]) -> String {
+/// `FORMAT:PATH` or `PATH`, with the path made relative to the config file.
+fn near(config: &Config, entry: &str, feeds: &[String]) -> String {
     let (prefix, path) = match entry.split_once(':') {
         Some((f, p)) if metron::label::feeds::preset(f).is_some() || feeds.iter().any(|n| n == f) => (Some(f), p),
         _ => (None, entry),
     };
-    let path = Path::new(path);
-    let path = if path.is_relative() { dir.join(path) } else { path.to_owned() };
+    let path = config.near(path);
     match prefix {
         Some(f) => format!("{f}:{}", path.display()),
         None => path.display().to_string(),

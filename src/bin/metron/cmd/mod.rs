@@ -21,7 +21,19 @@ pub struct Global {
     pub color_choice: Option<bool>,
 }
 
+/// Reports a fatal error the one way every command does (`metron: error: ...`, made
+/// safe for a terminal) and gives the exit code for it.
+pub fn fail(message: &str) -> u8 {
+    eprintln!("metron: error: {}", metron::text::sanitize_lines(message));
+    2
+}
+
 impl Global {
+    /// Colour for a full-screen terminal program: `--color`, else unless `NO_COLOR`.
+    pub fn color_for_terminal(&self) -> bool {
+        self.color_choice.unwrap_or(!metron::text::no_color())
+    }
+
     /// The driver's options from a stage's I/O flags; the line cap from the flag, then
     /// the config's value, then 1 MiB.
     pub fn run_options(
@@ -29,7 +41,7 @@ impl Global {
         files: Vec<std::path::PathBuf>,
         io: crate::cli::StageIo,
         config_max_line: Option<usize>,
-    ) -> anyhow::Result<(metron::run::RunOptions, usize)> {
+    ) -> anyhow::Result<(metron::driver::RunOptions, usize)> {
         if io.follow && files.is_empty() {
             anyhow::bail!("--follow needs files or directories to follow (stdin is followed already)");
         }
@@ -37,7 +49,7 @@ impl Global {
         if max_line == 0 {
             anyhow::bail!("--max-line-bytes must be at least 1");
         }
-        let opts = metron::run::RunOptions {
+        let opts = metron::driver::RunOptions {
             inputs: files,
             output: io.output,
             errors: io.errors,

@@ -11,6 +11,6 @@ pub fn run(args: ParseArgs, global: &Global) -> anyhow::Result<u8> {
     let format = args.format.or(config.parse.format).unwrap_or_else(|| "auto".into());
     let (opts, max_line_bytes) = global.run_options(args.files, args.io, config.parse.max_line_bytes)?;
     let stage = ParseSettings { format, max_line_bytes, parsers: config.parsers }.build()?;
-    let (_, outcome) = metron::run::parse(stage, &opts)?;
+    let (_, outcome) = metron::parse::run(stage, &opts)?;
     Ok(outcome.exit_code() as u8)
 }

@@ -17,7 +17,10 @@ pub fn store_dir(flag: Option<&Path>, config: &Config) -> PathBuf {
     if let Some(p) = std::env::var_os("METRON_STORE").filter(|v| !v.is_empty()) {
         return PathBuf::from(p);
     }
-    config.store.dir.clone().unwrap_or_else(|| PathBuf::from(store::DEFAULT_DIR))
+    match &config.store.dir {
+        Some(dir) => config.near(dir),
+        None => PathBuf::from(store::DEFAULT_DIR),
+    }
 }
 
 pub fn run(args: StoreArgs, global: &Global) -> anyhow::Result<u8> {
@@ -31,7 +34,9 @@ pub fn run(args: StoreArgs, global: &Global) -> anyhow::Result<u8> {
             let store = Store::open(&dir)?;
             let now = metron::event::now_ms();
             let time = |t: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
-                t.as_deref().map(|t| store::parse_time(t, now).map_err(|e| anyhow::anyhow!("{flag}: {e}"))).transpose()
+                t.as_deref()
+                    .map(|t| metron::event::parse_time(t, now).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+                    .transpose()
             };
             let filter = store::ExportFilter {
                 since_ms: time(&a.since, "--since")?,
@@ -53,7 +58,7 @@ pub fn run(args: StoreArgs, global: &Global) -> anyhow::Result<u8> {
         }
         StoreCommand::Prune(a) => {
             let store = Store::open(&dir)?;
-            let age = metron::alert::parse_duration(&a.older_than).map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
+            let age = metron::event::parse_duration(&a.older_than).map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
             let cutoff = metron::event::now_ms().saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
             let s = store::prune(&store, cutoff)?;
             if !global.quiet {
@@ -94,7 +99,7 @@ fn ingest(a: StoreIngestArgs, dir: &Path, config: &Config, global: &Global) -> a
     }
     let interval = a.flush_interval.as_deref().or(config.store.flush_interval.as_deref());
     let flush_interval = match interval {
-        Some(i) => metron::alert::parse_duration(i).map_err(|e| anyhow::anyhow!("--flush-interval: {e}"))?,
+        Some(i) => metron::event::parse_duration(i).map_err(|e| anyhow::anyhow!("--flush-interval: {e}"))?,
         None => Duration::from_secs(1),
     };
     let batch_rows = a.batch_rows.or(config.store.batch_rows).unwrap_or(store::DEFAULT_BATCH_ROWS);
@@ -104,14 +109,14 @@ fn ingest(a: StoreIngestArgs, dir: &Path, config: &Config, global: &Global) -> a
     let settings =
         store::IngestSettings { store: dir.to_owned(), batch_rows, flush_interval, max_line_bytes: max_line };
     let mut stage = settings.build()?;
-    let opts = metron::run::RunOptions {
+    let opts = metron::driver::RunOptions {
         inputs: a.files,
         output: None,
         errors: a.errors,
         follow: a.follow,
         quiet: global.quiet,
     };
-    let (_, outcome) = metron::run::events(&mut stage, &opts, max_line)?;
+    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
     let stats = stage.finish()?;
     Ok(if stats.failed > 0 { 1 } else { outcome.exit_code() as u8 })
 }
@@ -146,7 +151,7 @@ fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
                 Err(e) => Err(e),
             };
             run.map(|names| {
-                store::format_rows(&mut out, format, &names, &rows, a.max_width.max(4))?;
+                store::format_rows(&mut out, format, &names, &rows, a.max_width.unwrap_or(48).max(4))?;
                 if more {
                     writeln!(out, "(the first {TABLE_ROWS} rows; --format ndjson or csv gives them all)")?;
                 }
@@ -174,10 +179,7 @@ fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
             Ok(u8::from(damaged > 0))
         }
         Err(store::QueryError::Io(e)) => Err(e.into()),
-        Err(store::QueryError::Sql(e)) => {
-            eprintln!("metron: error: {}", metron::text::sanitize(&e));
-            Ok(2)
-        }
+        Err(store::QueryError::Sql(e)) => Ok(super::fail(&e)),
     }
 }
 

@@ -1,8 +1,9 @@
-//! Addresses and networks: the longest-prefix table that assets and internal networks
-//! are looked up in, which addresses GeoIP should not be asked about, and the
-//! internal/external flag. A table is one hash map per prefix length, probed from the
-//! longest length down: inventories use a handful of lengths (/32, /24, /16), so a
-//! lookup is a few hash probes, and ipnet (MIT/Apache-2.0) does the parsing.
+//! Addresses and networks, for every stage that looks addresses up: the one prefix
+//! table (assets and internal networks in enrich, intel networks in label, block and
+//! allow lists in alert), and which addresses are public. A table is one hash map per
+//! prefix length, probed from the longest length down: inventories and feeds use a
+//! handful of lengths (/32, /24, /16), so a lookup is a few hash probes whatever the
+//! table's size, and ipnet (MIT/Apache-2.0) does the parsing.
 
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -28,7 +29,7 @@ impl<T> PrefixTable<T> {
     /// Adds `net` (host bits are ignored); returns the value it replaces, if the same
     /// network was there already.
     pub fn insert(&mut self, net: IpNet, value: T) -> Option<T> {
-        let old = match net.trunc() {
+        let old = match unmap_net(net) {
             IpNet::V4(n) => slot(&mut self.v4, n.prefix_len()).insert(u32::from(n.network()), value),
             IpNet::V6(n) => slot(&mut self.v6, n.prefix_len()).insert(u128::from(n.network()), value),
         };
@@ -53,12 +54,75 @@ impl<T> PrefixTable<T> {
         }
     }
 
+    /// The value stored for exactly `net` (host bits ignored), made by `make` when
+    /// there is none; true when it was made now.
+    pub fn get_or_insert_with(&mut self, net: IpNet, make: impl FnOnce() -> T) -> (&mut T, bool) {
+        use std::collections::hash_map::Entry;
+        let (value, new) = match unmap_net(net) {
+            IpNet::V4(n) => match slot(&mut self.v4, n.prefix_len()).entry(u32::from(n.network())) {
+                Entry::Occupied(o) => (o.into_mut(), false),
+                Entry::Vacant(v) => (v.insert(make()), true),
+            },
+            IpNet::V6(n) => match slot(&mut self.v6, n.prefix_len()).entry(u128::from(n.network())) {
+                Entry::Occupied(o) => (o.into_mut(), false),
+                Entry::Vacant(v) => (v.insert(make()), true),
+            },
+        };
+        if new {
+            self.len += 1;
+        }
+        (value, new)
+    }
+
+    /// Every network holding `ip`, most specific first, with its value.
+    pub fn for_each_match(&self, ip: IpAddr, mut f: impl FnMut(IpNet, &T)) {
+        match unmap(ip) {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                for (len, map) in &self.v4 {
+                    let network = a & mask32(*len);
+                    if let Some(v) = map.get(&network) {
+                        let net = ipnet::Ipv4Net::new(Ipv4Addr::from(network), *len).map(IpNet::V4);
+                        if let Ok(net) = net {
+                            f(net, v);
+                        }
+                    }
+                }
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                for (len, map) in &self.v6 {
+                    let network = a & mask128(*len);
+                    if let Some(v) = map.get(&network) {
+                        let net = ipnet::Ipv6Net::new(Ipv6Addr::from(network), *len).map(IpNet::V6);
+                        if let Ok(net) = net {
+                            f(net, v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.lookup(ip).is_some()
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// An estimate of the heap the table holds, from its maps' capacities.
+    pub fn memory_bytes(&self) -> usize {
+        // hashbrown: one control byte per bucket, buckets ~ capacity * 8 / 7.
+        let v4: usize = self.v4.iter().map(|(_, m)| m.capacity() * 8 / 7 * (std::mem::size_of::<(u32, T)>() + 1)).sum();
+        let v6: usize =
+            self.v6.iter().map(|(_, m)| m.capacity() * 8 / 7 * (std::mem::size_of::<(u128, T)>() + 1)).sum();
+        v4 + v6
     }
 }
 
@@ -97,6 +161,18 @@ pub fn unmap(ip: IpAddr) -> IpAddr {
             None => ip,
         },
         v4 => v4,
+    }
+}
+
+/// `net` without host bits, and an IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`)
+/// as the IPv4 network it carries, as lookups see addresses.
+fn unmap_net(net: IpNet) -> IpNet {
+    match net.trunc() {
+        IpNet::V6(n) if n.prefix_len() >= 96 => match n.network().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, n.prefix_len() - 96).map_or(IpNet::V6(n), IpNet::V4),
+            None => IpNet::V6(n),
+        },
+        other => other,
     }
 }
 
@@ -142,16 +218,17 @@ fn is_public_v6(a: Ipv6Addr) -> bool {
     !reserved
 }
 
-/// The internal networks (`--internal`): an address is internal when one of them
-/// holds it.
+/// A set of networks (internal networks, block and allow lists): an address is in
+/// it when one of them holds it.
 #[derive(Debug, Clone, Default)]
-pub struct Internal {
+pub struct NetSet {
     table: PrefixTable<()>,
 }
 
-impl Internal {
-    /// Parses every CIDR; each one that does not parse is one problem.
-    pub fn parse(cidrs: &[String]) -> Result<Internal, Vec<String>> {
+impl NetSet {
+    /// Parses every CIDR or address (blank entries are passed over); each one that
+    /// does not parse is one problem.
+    pub fn parse(cidrs: &[String]) -> Result<NetSet, Vec<String>> {
         let mut table = PrefixTable::default();
         let mut problems = Vec::new();
         for c in cidrs.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
@@ -159,14 +236,18 @@ impl Internal {
                 Some(net) => {
                     table.insert(net, ());
                 }
-                None => problems.push(format!("internal network {c:?} is not a CIDR (like 10.0.0.0/8) or an address")),
+                None => problems.push(format!("{c:?} is not a CIDR (like 10.0.0.0/8) or an address")),
             }
         }
         if problems.is_empty() {
-            Ok(Internal { table })
+            Ok(NetSet { table })
         } else {
             Err(problems)
         }
+    }
+
+    pub fn insert(&mut self, net: IpNet) {
+        self.table.insert(net, ());
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
@@ -214,6 +295,26 @@ mod tests {
     }
 
     #[test]
+    fn every_matching_network_most_specific_first() {
+        let mut t = PrefixTable::default();
+        for (n, v) in [("10.0.0.0/8", 8), ("10.1.2.3", 32), ("10.1.0.0/16", 16), ("::ffff:0:0/96", 96)] {
+            assert!(t.get_or_insert_with(parse_net(n).unwrap(), || v).1);
+        }
+        assert!(!t.get_or_insert_with(parse_net("10.0.0.0/8").unwrap(), || 0).1);
+        let mut seen = Vec::new();
+        t.for_each_match(ip("10.1.2.3"), |net, v| seen.push((net.to_string(), *v)));
+        // ::ffff:0:0/96 holds every IPv4-mapped address: it is 0.0.0.0/0.
+        let want = [
+            ("10.1.2.3/32".to_owned(), 32),
+            ("10.1.0.0/16".into(), 16),
+            ("10.0.0.0/8".into(), 8),
+            ("0.0.0.0/0".into(), 96),
+        ];
+        assert_eq!(seen, want);
+        assert!(t.memory_bytes() > 0);
+    }
+
+    #[test]
     fn private_and_reserved_addresses_are_not_public() {
         for a in [
             "10.1.2.3",
@@ -244,10 +345,10 @@ mod tests {
     }
 
     #[test]
-    fn internal_networks_report_every_bad_cidr() {
-        let problems = Internal::parse(&["10.0.0.0/8".into(), "10.0.0.0/33".into(), "nonsense".into()]).unwrap_err();
+    fn net_sets_report_every_bad_cidr() {
+        let problems = NetSet::parse(&["10.0.0.0/8".into(), "10.0.0.0/33".into(), "nonsense".into()]).unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
-        let internal = Internal::parse(&["10.0.0.0/8".into(), " fd00::/8 ".into()]).unwrap();
+        let internal = NetSet::parse(&["10.0.0.0/8".into(), " fd00::/8 ".into()]).unwrap();
         assert!(internal.contains(ip("10.3.2.1")));
         assert!(internal.contains(ip("fd12::1")));
         assert!(!internal.contains(ip("11.0.0.1")));

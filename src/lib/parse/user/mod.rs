@@ -17,27 +17,21 @@
 //! fields = { clientip = "ip_src_addr" }
 //! ```
 
-use super::{json_object, suricata::flatten_into, ParseError, Parser};
-use crate::event::{canonical_ip, epoch_ms_from_secs_str, fields, now_ms, parse_rfc3339_ms, protocol_name, Event};
-use chrono::format::{Fixed, Item, StrftimeItems};
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+mod extract;
+mod time;
+mod transform;
+mod types;
+
+use super::{ParseError, Parser};
+use crate::event::{canonical_ip, fields, now_ms, protocol_name, Event};
+use extract::{compile_csv, compile_grok, compile_regex, Extractor, KINDS};
 use serde::Deserialize;
-use serde_json::{Number, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// The kinds a section may name.
-const KINDS: [&str; 4] = ["csv", "regex", "grok", "json"];
-
-/// Grok captures with this name are dropped: Metron's patterns use it for the parts
-/// they match but do not want (`%{SPACE:UNWANTED}`). The grok crate names the second
-/// and later ones `UNWANTED[1]`, ...
-fn is_unwanted(capture: &str) -> bool {
-    capture.strip_prefix("UNWANTED").is_some_and(|rest| rest.is_empty() || rest.starts_with('['))
-}
-
-/// The fields a `select` transformation always keeps: the ones every event has.
-const STANDARD_FIELDS: [&str; 11] = fields::STANDARD;
+use time::{compile_time_format, read_time, TimeFormat};
+use transform::{compile_transformation, Transformation};
+use types::{convert, is_plain_integer, FieldType};
 
 /// One `[parsers.NAME]` section, as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -98,60 +92,6 @@ impl UserParserConfig {
             Err(problems) => problems,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FieldType {
-    Int,
-    Float,
-    Bool,
-    String,
-}
-
-impl FieldType {
-    fn from_name(name: &str) -> Option<FieldType> {
-        Some(match name {
-            "int" | "integer" | "long" => FieldType::Int,
-            "float" | "double" => FieldType::Float,
-            "bool" | "boolean" => FieldType::Bool,
-            "string" => FieldType::String,
-            _ => return None,
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            FieldType::Int => "an int",
-            FieldType::Float => "a float",
-            FieldType::Bool => "a bool",
-            FieldType::String => "a string",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-enum TimeFormat {
-    Auto,
-    EpochS,
-    EpochMs,
-    Rfc3339,
-    Strftime { format: String, with_zone: bool },
-}
-
-#[derive(Debug)]
-enum Extractor {
-    Csv { columns: Vec<String>, separator: u8 },
-    Regex { regex: regex::Regex, names: Vec<String> },
-    Grok(grok::Pattern),
-    Json { renames: Vec<(String, String)> },
-}
-
-#[derive(Debug)]
-enum Transformation {
-    Rename(Vec<(String, String)>),
-    Remove(Vec<String>),
-    Select(Vec<String>),
-    IpProtocol(Vec<String>),
 }
 
 /// A section checked and compiled: patterns built, names resolved.
@@ -248,171 +188,6 @@ impl CompiledUserParser {
     }
 }
 
-fn compile_csv(cfg: &UserParserConfig, problems: &mut Vec<String>) -> Option<Extractor> {
-    let columns = match cfg.columns.as_deref() {
-        None | Some([]) => {
-            problems.push("kind = \"csv\" needs columns = [\"name\", ...]".into());
-            None
-        }
-        Some(columns) => {
-            let mut seen = std::collections::BTreeSet::new();
-            for c in columns {
-                if c.is_empty() {
-                    problems.push("columns: a column name is empty".into());
-                } else if !seen.insert(c.as_str()) {
-                    problems.push(format!("columns: {c:?} appears twice"));
-                }
-            }
-            Some(columns.to_vec())
-        }
-    };
-    let separator = match cfg.separator.as_deref() {
-        None => Some(b','),
-        Some(s) if s.len() == 1 && s.is_ascii() && s != "\"" => s.bytes().next(),
-        Some(s) => {
-            problems.push(format!("separator {s:?}: must be one ASCII character other than '\"'"));
-            None
-        }
-    };
-    Some(Extractor::Csv { columns: columns?, separator: separator? })
-}
-
-fn compile_regex(cfg: &UserParserConfig, problems: &mut Vec<String>) -> Option<Extractor> {
-    let Some(pattern) = cfg.pattern.as_deref() else {
-        problems.push("kind = \"regex\" needs pattern = \"...\" with named captures (?P<name>...)".into());
-        return None;
-    };
-    match regex::Regex::new(pattern) {
-        Ok(regex) => {
-            let names: Vec<String> = regex.capture_names().flatten().map(str::to_owned).collect();
-            if names.is_empty() {
-                problems.push("pattern has no named captures (?P<name>...), so it would give no fields".into());
-                return None;
-            }
-            Some(Extractor::Regex { regex, names })
-        }
-        Err(e) => {
-            problems.push(format!("pattern {pattern:?} is not a valid regex: {}", one_line_regex_error(&e)));
-            None
-        }
-    }
-}
-
-/// The regex crate's syntax errors draw the pattern with a caret over several
-/// lines; a config problem is one line, so keep the last line, which says what.
-fn one_line_regex_error(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let last = text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
-    last.strip_prefix("error: ").unwrap_or(last).to_owned()
-}
-
-fn compile_grok(
-    cfg: &UserParserConfig,
-    types: &mut BTreeMap<String, FieldType>,
-    problems: &mut Vec<String>,
-) -> Option<Extractor> {
-    let Some(pattern) = cfg.pattern.as_deref() else {
-        problems.push("kind = \"grok\" needs pattern = \"%{PATTERN:field} ...\"".into());
-        return None;
-    };
-    let mut grok = grok::Grok::with_default_patterns();
-    for (name, definition) in cfg.patterns.iter().flatten() {
-        grok.add_pattern(name.as_str(), definition.as_str());
-    }
-    let compiled = match grok.compile(pattern, true) {
-        Ok(p) => p,
-        Err(e) => {
-            let why = match &e {
-                grok::Error::DefinitionNotFound(name) => {
-                    format!("unknown grok pattern %{{{name}}} (not a default pattern nor in patterns)")
-                }
-                // The engine's message ends with the whole expanded regex: too long to read.
-                other => other.to_string().lines().next().unwrap_or("").to_owned(),
-            };
-            problems.push(format!("pattern {pattern:?}: {why}"));
-            return None;
-        }
-    };
-    let names: Vec<String> = compiled.capture_names().filter(|n| !is_unwanted(n)).map(str::to_owned).collect();
-    if names.is_empty() {
-        problems.push("pattern has no named captures (%{PATTERN:field}), so it would give no fields".into());
-        return None;
-    }
-    // `%{NUMBER:bytes:int}` types a capture, unless `types` already does.
-    for name in names {
-        if let Some(extract) = compiled.get_extract(&name) {
-            match FieldType::from_name(extract) {
-                Some(t) => {
-                    types.entry(name).or_insert(t);
-                }
-                None => problems.push(format!("pattern: %{{...:{name}:{extract}}}: use int, float, bool or string")),
-            }
-        }
-    }
-    Some(Extractor::Grok(compiled))
-}
-
-fn compile_time_format(format: &str) -> Result<TimeFormat, String> {
-    Ok(match format {
-        "auto" => TimeFormat::Auto,
-        "epoch_s" => TimeFormat::EpochS,
-        "epoch_ms" => TimeFormat::EpochMs,
-        "rfc3339" => TimeFormat::Rfc3339,
-        strftime => {
-            let mut with_zone = false;
-            let mut has_field = false;
-            for item in StrftimeItems::new(strftime) {
-                match item {
-                    Item::Error => {
-                        return Err(format!("timestamp_format {strftime:?}: not a valid strftime format"));
-                    }
-                    Item::Fixed(Fixed::TimezoneName) => {
-                        return Err(format!("timestamp_format {strftime:?}: %Z (zone names) cannot be read; use %z"));
-                    }
-                    Item::Fixed(
-                        Fixed::TimezoneOffset
-                        | Fixed::TimezoneOffsetColon
-                        | Fixed::TimezoneOffsetDoubleColon
-                        | Fixed::TimezoneOffsetTripleColon
-                        | Fixed::TimezoneOffsetColonZ
-                        | Fixed::TimezoneOffsetZ
-                        | Fixed::RFC2822
-                        | Fixed::RFC3339,
-                    ) => {
-                        with_zone = true;
-                        has_field = true;
-                    }
-                    Item::Numeric(..) | Item::Fixed(_) => has_field = true,
-                    _ => {}
-                }
-            }
-            if !has_field {
-                return Err(format!(
-                    "timestamp_format {strftime:?}: use auto, epoch_s, epoch_ms, rfc3339 or a strftime format such as \"%Y-%m-%d %H:%M:%S\""
-                ));
-            }
-            TimeFormat::Strftime { format: strftime.to_owned(), with_zone }
-        }
-    })
-}
-
-fn compile_transformation(t: &TransformationConfig) -> Result<Transformation, String> {
-    let list = || match &t.fields {
-        Some(FieldSpec::List(l)) if !l.is_empty() => Ok(l.clone()),
-        _ => Err("needs fields = [\"name\", ...]".to_owned()),
-    };
-    match t.kind.as_str() {
-        "rename" => match &t.fields {
-            Some(FieldSpec::Map(m)) if !m.is_empty() => Ok(Transformation::Rename(m.clone().into_iter().collect())),
-            _ => Err("needs fields = { old = \"new\", ... }".into()),
-        },
-        "remove" => list().map(Transformation::Remove),
-        "select" => list().map(Transformation::Select),
-        "ip_protocol" => list().map(Transformation::IpProtocol),
-        other => Err(format!("unknown kind {other:?}: use rename, remove, select or ip_protocol")),
-    }
-}
-
 /// The runtime parser of one input; the compiled section is shared between inputs.
 pub struct UserParser(Arc<CompiledUserParser>);
 
@@ -458,67 +233,6 @@ impl CompiledUserParser {
             }
         }
         Value::from(text)
-    }
-
-    /// The fields of one line; `None` for a line that is the CSV header.
-    fn extract(&self, line: &str) -> Result<Option<Event>, ParseError> {
-        let mut event = Event::default();
-        match &self.extractor {
-            Extractor::Csv { columns, separator } => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .delimiter(*separator)
-                    .trim(csv::Trim::All)
-                    .buffer_capacity(line.len().max(64))
-                    .from_reader(line.as_bytes());
-                let mut record = csv::StringRecord::new();
-                match reader.read_record(&mut record) {
-                    Ok(true) => {}
-                    Ok(false) => return Err(self.no_match("empty line")),
-                    Err(e) => return Err(self.no_match(&format!("not CSV: {e}"))),
-                }
-                if record.len() != columns.len() {
-                    return Err(self.no_match(&format!("expected {} columns, found {}", columns.len(), record.len())));
-                }
-                if record.iter().zip(columns).all(|(v, c)| v == c) {
-                    return Ok(None);
-                }
-                for (name, value) in columns.iter().zip(record.iter()) {
-                    event.insert(name.clone(), self.capture(name, value));
-                }
-            }
-            Extractor::Regex { regex, names } => {
-                let caps = regex.captures(line).ok_or_else(|| self.no_match("the line does not match the pattern"))?;
-                for name in names {
-                    if let Some(m) = caps.name(name) {
-                        event.insert(name.clone(), self.capture(name, m.as_str()));
-                    }
-                }
-            }
-            Extractor::Grok(pattern) => {
-                // fancy-regex gives up (no match) rather than backtrack without end.
-                let matches =
-                    pattern.match_against(line).ok_or_else(|| self.no_match("the line does not match the pattern"))?;
-                for (name, text) in matches.iter() {
-                    if !is_unwanted(name) {
-                        event.insert(name.to_owned(), self.capture(name, text));
-                    }
-                }
-            }
-            Extractor::Json { renames } => {
-                let object = json_object(line).map_err(|e| self.no_match(&e.message))?;
-                for (key, value) in object {
-                    flatten_into(&mut event, key, value, 0);
-                }
-                for (from, to) in renames {
-                    if let Some(v) = event.shift_remove(from) {
-                        event.insert(to.clone(), v);
-                    }
-                }
-            }
-        }
-        Ok(Some(event))
     }
 
     fn apply_types(&self, event: &mut Event) -> Result<(), ParseError> {
@@ -595,145 +309,6 @@ impl CompiledUserParser {
         }
         Ok(())
     }
-}
-
-impl TimeFormat {
-    fn describe(&self) -> &str {
-        match self {
-            TimeFormat::Auto => "auto: epoch seconds or milliseconds, or RFC 3339; set timestamp_format",
-            TimeFormat::EpochS => "epoch_s",
-            TimeFormat::EpochMs => "epoch_ms",
-            TimeFormat::Rfc3339 => "rfc3339",
-            TimeFormat::Strftime { format, .. } => format,
-        }
-    }
-}
-
-impl Transformation {
-    fn apply(&self, event: &mut Event) {
-        match self {
-            Transformation::Rename(pairs) => {
-                for (from, to) in pairs {
-                    if let Some(v) = event.shift_remove(from) {
-                        event.insert(to.clone(), v);
-                    }
-                }
-            }
-            Transformation::Remove(names) => {
-                for name in names {
-                    event.shift_remove(name);
-                }
-            }
-            Transformation::Select(names) => {
-                event.retain(|k, _| names.contains(k) || STANDARD_FIELDS.contains(&k.as_str()));
-            }
-            Transformation::IpProtocol(names) => {
-                for name in names {
-                    if let Some(value) = event.get_mut(name) {
-                        let number = match value {
-                            Value::Number(n) => n.as_u64(),
-                            Value::String(s) => s.trim().parse().ok(),
-                            _ => None,
-                        };
-                        if let Some(proto) = number.and_then(|n| u8::try_from(n).ok()).and_then(protocol_name) {
-                            *value = Value::from(proto);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `-12`, `0`, `8080`: digits with no leading zero, so that turning them into a
-/// number and back gives the same text.
-fn is_plain_integer(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    !digits.is_empty()
-        && digits.len() <= 18
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'))
-}
-
-/// `Ok(None)`: an empty text, which means "no value".
-fn convert(value: &Value, ty: FieldType) -> Result<Option<Value>, ()> {
-    if let Value::String(s) = value {
-        if s.trim().is_empty() && ty != FieldType::String {
-            return Ok(None);
-        }
-    }
-    let converted = match (ty, value) {
-        (FieldType::String, Value::String(_)) => value.clone(),
-        (FieldType::String, Value::Number(_) | Value::Bool(_)) => Value::from(value.to_string()),
-        (FieldType::Int, Value::Number(n)) => match n.as_i64() {
-            Some(i) => Value::from(i),
-            None => match n.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
-                _ => Value::Number(n.clone()),
-            },
-        },
-        (FieldType::Int, Value::String(s)) => Value::from(s.trim().parse::<i64>().map_err(|_| ())?),
-        (FieldType::Float, Value::Number(n)) => Value::Number(Number::from_f64(n.as_f64().ok_or(())?).ok_or(())?),
-        (FieldType::Float, Value::String(s)) => {
-            Value::Number(Number::from_f64(s.trim().parse::<f64>().map_err(|_| ())?).ok_or(())?)
-        }
-        (FieldType::Bool, Value::Bool(_)) => value.clone(),
-        (FieldType::Bool, Value::Number(n)) => match n.as_i64() {
-            Some(0) => Value::Bool(false),
-            Some(1) => Value::Bool(true),
-            _ => return Err(()),
-        },
-        (FieldType::Bool, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" | "1" => Value::Bool(true),
-            "false" | "f" | "no" | "n" | "0" => Value::Bool(false),
-            _ => return Err(()),
-        },
-        _ => return Err(()),
-    };
-    Ok(Some(converted))
-}
-
-/// Epoch values below this are seconds, above it milliseconds (1e11 s is the year
-/// 5138; 1e11 ms is 1973).
-const AUTO_MS_THRESHOLD: f64 = 1e11;
-
-fn read_time(value: &Value, format: &TimeFormat) -> Option<i64> {
-    let text = match value {
-        Value::String(s) => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    let epoch_ms = |text: &str| text.parse::<i64>().ok().or_else(|| epoch_ms_from_secs_str(text).map(|ms| ms / 1000));
-    match format {
-        TimeFormat::EpochS => epoch_ms_from_secs_str(&text).or_else(|| float_ms(&text, 1000.0)),
-        TimeFormat::EpochMs => epoch_ms(&text).or_else(|| float_ms(&text, 1.0)),
-        TimeFormat::Rfc3339 => parse_rfc3339_ms(&text),
-        TimeFormat::Auto => match text.parse::<f64>() {
-            Ok(f) if f.is_finite() && f.abs() < AUTO_MS_THRESHOLD => {
-                epoch_ms_from_secs_str(&text).or_else(|| float_ms(&text, 1000.0))
-            }
-            Ok(f) if f.is_finite() => epoch_ms(&text).or_else(|| float_ms(&text, 1.0)),
-            Ok(_) => None,
-            Err(_) => parse_rfc3339_ms(&text),
-        },
-        TimeFormat::Strftime { format, with_zone } => {
-            if *with_zone {
-                if let Ok(t) = DateTime::parse_from_str(&text, format) {
-                    return Some(t.timestamp_millis());
-                }
-            }
-            if let Ok(t) = NaiveDateTime::parse_from_str(&text, format) {
-                return Some(t.and_utc().timestamp_millis());
-            }
-            NaiveDate::parse_from_str(&text, format).ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis())
-        }
-    }
-}
-
-/// Numbers written with an exponent (`1.4e9`), which the exact text readers refuse.
-fn float_ms(text: &str, scale: f64) -> Option<i64> {
-    let f = text.parse::<f64>().ok()? * scale;
-    (f.is_finite() && f.abs() < 9.0e15).then_some(f as i64)
 }
 
 /// A protocol value as its standard text: `TCP` -> `tcp`, `6` -> `tcp`.
