@@ -1,8 +1,13 @@
 //! MaxMind databases (GeoIP2/GeoLite2 City or Country, GeoLite2 ASN or GeoIP2 ISP),
-//! memory-mapped, turned into Apache Metron's enrichment fields. Only the handful of
-//! values Metron reported are decoded, borrowed straight from the map.
+//! read into memory, turned into Apache Metron's enrichment fields. Only the handful of
+//! values Metron reported are decoded, borrowed straight from the buffer.
+//!
+//! Not memory-mapped: a mapped file that something writes into (not renames over)
+//! while a long `--follow` run uses it kills the process with SIGBUS. A copy in
+//! memory costs the file's size (about 70 MB for GeoLite2 City) and is immune; a
+//! changed file is read again and used once it verifies.
 
-use maxminddb::{MaxMindDbError, Mmap, Reader};
+use maxminddb::{MaxMindDbError, Reader};
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -34,7 +39,7 @@ pub struct DbError {
 
 /// One open database.
 pub struct MaxMindDb {
-    reader: Reader<Mmap>,
+    reader: Reader<Vec<u8>>,
     path: PathBuf,
     kind: DbKind,
 }
@@ -67,10 +72,8 @@ impl MaxMindDb {
         if len == 0 {
             return Err(fail("the file is empty (not a MaxMind database)".into()));
         }
-        // SAFETY: the map is read-only and only read through the reader. A database is
-        // replaced by renaming a new file over it (geoipupdate does so), which leaves
-        // this mapping on the old inode; `metron enrich --help` asks for that.
-        let reader = unsafe { Reader::open_mmap(path) }.map_err(|e| fail(describe(&e)))?;
+        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let reader = Reader::from_source(bytes).map_err(|e| fail(describe(&e)))?;
         let db = MaxMindDb { reader, path: path.to_owned(), kind };
         db.check_kind().map_err(fail)?;
         for probe in PROBES {
@@ -118,7 +121,7 @@ impl MaxMindDb {
     /// The fields this database has for `ip`, as (index into [`GEO_NAMES`] or
     /// [`ASN_NAMES`], value); empty when it knows nothing of `ip`.
     pub fn lookup(&self, ip: IpAddr) -> Result<Vec<(u8, Value)>, MaxMindDbError> {
-        let ip = super::networks::unmap(ip);
+        let ip = crate::net::unmap(ip);
         if ip.is_ipv6() && !self.has_ipv6() {
             return Ok(Vec::new());
         }

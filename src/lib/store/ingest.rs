@@ -117,8 +117,7 @@ impl IngestSettings {
     /// Opens (creating if need be) the store, takes the writer lock and starts the
     /// writer thread.
     pub fn build(self) -> Result<IngestStage, StoreError> {
-        let store = Store::create(&self.store)?;
-        let lock = store.lock_writer()?;
+        let (store, lock) = Store::create(&self.store)?;
         let mut manifest = Manifest::load(&store)?;
         manifest.collect_garbage(&store, now_ms())?;
         let shared = Arc::new(Mutex::new(Shared::default()));

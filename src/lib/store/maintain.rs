@@ -45,11 +45,13 @@ pub fn prune(store: &Store, cutoff_ms: i64) -> Result<PruneStats, StoreError> {
     for table in Table::ALL {
         let segments = manifest.segments(table).clone();
         for s in segments {
-            let (Some(min), Some(max)) = (s.min_ts, s.max_ts) else { continue };
+            // The file's own times, not the manifest's: a manifest's range leaves out
+            // times that arrived as text (and a copied store's manifest may be wrong).
+            let (Some(min), Some(max), nulls) = time_range(&conn, store, &s)? else { continue };
             if min >= cutoff_ms {
                 continue;
             }
-            if max < cutoff_ms && !has_null_time(&conn, store, &s)? {
+            if max < cutoff_ms && nulls == 0 {
                 stats.rows += s.rows;
                 stats.segments_dropped += 1;
                 manifest.segments_mut(table).retain(|x| x.file != s.file);
@@ -85,16 +87,22 @@ pub fn prune(store: &Store, cutoff_ms: i64) -> Result<PruneStats, StoreError> {
     Ok(stats)
 }
 
-fn has_null_time(conn: &duckdb::Connection, store: &Store, s: &Segment) -> Result<bool, StoreError> {
-    let n: i64 = conn.query_row(
+/// The earliest and latest `timestamp` in a segment, and how many rows have none,
+/// read from the file (DuckDB answers min and max from its row-group statistics).
+fn time_range(
+    conn: &duckdb::Connection,
+    store: &Store,
+    s: &Segment,
+) -> Result<(Option<i64>, Option<i64>, i64), StoreError> {
+    Ok(conn.query_row(
         &format!(
-            "SELECT count(*) FROM read_parquet({}) WHERE \"timestamp\" IS NULL",
+            "SELECT min(TRY_CAST(\"timestamp\" AS BIGINT)), max(TRY_CAST(\"timestamp\" AS BIGINT)), \
+             count(*) FILTER (WHERE TRY_CAST(\"timestamp\" AS BIGINT) IS NULL) FROM read_parquet({})",
             sql_str(&store.dir().join(&s.file).to_string_lossy())
         ),
         [],
-        |r| r.get(0),
-    )?;
-    Ok(n > 0)
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?)
 }
 
 /// Which records an export takes.
@@ -116,7 +124,7 @@ pub struct ExportStats {
 /// Each run adds files; nothing in `dir` is overwritten.
 pub fn export(store: &Store, dir: &Path, filter: &ExportFilter) -> Result<ExportStats, StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-    let reader = Reader::open(store)?;
+    let reader = Reader::open_for_export(store, dir)?;
     let conn = reader.connection();
     let mut stats = ExportStats::default();
     for (i, (table, view)) in

@@ -47,12 +47,47 @@ pub struct Trash {
     pub since_ms: i64,
 }
 
+/// `events/seg-00000012.parquet`: a table's folder (that table's when given), `seg-`,
+/// digits, `.parquet`; nothing else (no `..`, no absolute path, no other folder).
+pub(crate) fn is_segment_name(file: &str, table: Option<Table>) -> bool {
+    let Some((dir, name)) = file.split_once('/') else { return false };
+    let dir_ok = match table {
+        Some(t) => dir == t.dir(),
+        None => Table::ALL.iter().any(|t| t.dir() == dir),
+    };
+    let digits = name.strip_prefix("seg-").and_then(|n| n.strip_suffix(".parquet"));
+    dir_ok && digits.is_some_and(|d| !d.is_empty() && d.len() <= 20 && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl Manifest {
     pub fn load(store: &Store) -> Result<Manifest, StoreError> {
         let path = store.manifest_path();
         let text = fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
-        serde_json::from_slice(&text)
-            .map_err(|e| StoreError::Invalid(format!("{}: not a metron store manifest: {e}", path.display())))
+        let manifest: Manifest = serde_json::from_slice(&text)
+            .map_err(|e| StoreError::Invalid(format!("{}: not a metron store manifest: {e}", path.display())))?;
+        manifest.check().map_err(|entry| {
+            StoreError::Invalid(format!(
+                "{}: names {entry:?}, which is not a segment this store writes (TABLE/seg-NUMBER.parquet); \
+                 refusing to read or delete it",
+                path.display()
+            ))
+        })?;
+        Ok(manifest)
+    }
+
+    /// Every file the manifest names is a segment of the shape the store writes, in
+    /// its table's folder: a manifest from a hostile store cannot point readers at
+    /// other files nor make the writer delete them. The first entry that is not.
+    fn check(&self) -> Result<(), String> {
+        for t in Table::ALL {
+            if let Some(bad) = self.segments(t).iter().find(|s| !is_segment_name(&s.file, Some(t))) {
+                return Err(bad.file.clone());
+            }
+        }
+        match self.trash.iter().find(|t| !is_segment_name(&t.file, None)) {
+            Some(bad) => Err(bad.file.clone()),
+            None => Ok(()),
+        }
     }
 
     pub fn save(&self, store: &Store) -> Result<(), StoreError> {
@@ -95,6 +130,10 @@ impl Manifest {
     /// lock, before it writes and when it is done.
     pub fn collect_garbage(&mut self, store: &Store, now_ms: i64) -> Result<(), StoreError> {
         let before = self.trash.len();
+        // Loaded manifests are checked; this one may have been built in memory.
+        if let Err(entry) = self.check() {
+            return Err(StoreError::Invalid(format!("refusing to delete {entry:?}: not a segment of this store")));
+        }
         let no_readers = if self.trash.is_empty() { None } else { store.lock_no_readers() };
         self.trash.retain(|t| {
             if no_readers.is_some() || now_ms - t.since_ms >= TRASH_GRACE_MS {
@@ -115,14 +154,18 @@ impl Manifest {
             let Ok(entries) = fs::read_dir(&dir) else { continue };
             for entry in entries.flatten() {
                 let name = format!("{}/{}", t.dir(), entry.file_name().to_string_lossy());
-                if !known.contains(name.as_str()) {
+                // Only files the store writes, and never what a link points to.
+                let plain = entry.file_type().is_ok_and(|f| f.is_file());
+                if plain && is_segment_name(&name, Some(t)) && !known.contains(name.as_str()) {
                     let _ = fs::remove_file(entry.path());
                 }
             }
         }
         if let Ok(entries) = fs::read_dir(store.tmp_dir()) {
             for entry in entries.flatten() {
-                let _ = fs::remove_file(entry.path());
+                if entry.file_type().is_ok_and(|f| f.is_file()) {
+                    let _ = fs::remove_file(entry.path());
+                }
             }
         }
         if self.trash.len() != before {

@@ -161,8 +161,11 @@ pub struct Store {
 }
 
 impl Store {
-    /// The store at `dir`, created (readable by its owner only) if it does not exist.
-    pub fn create(dir: &Path) -> Result<Store, StoreError> {
+    /// The store at `dir` for writing, created (readable by its owner only) if it does
+    /// not exist, with the writer lock taken (held until the returned file is
+    /// dropped). A new store's empty manifest is written under the lock, so that two
+    /// writers starting at once cannot have one's empty manifest replace the other's.
+    pub fn create(dir: &Path) -> Result<(Store, fs::File), StoreError> {
         if !dir.exists() {
             let mut b = fs::DirBuilder::new();
             b.recursive(true);
@@ -180,6 +183,8 @@ impl Store {
         }
         let tmp = store.tmp_dir();
         fs::create_dir_all(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        store.check_layout()?;
+        let lock = store.lock_writer()?;
         for log in [store.triage_path(), store.searches_path()] {
             if !log.exists() {
                 fs::File::create(&log).map_err(|e| StoreError::io(&log, e))?;
@@ -188,7 +193,31 @@ impl Store {
         if !store.manifest_path().exists() {
             Manifest::default().save(&store)?;
         }
-        Ok(store)
+        Ok((store, lock))
+    }
+
+    /// A store copied off another machine is not trusted: the folders metron writes
+    /// and deletes in must be folders of this store, not links to somewhere else.
+    fn check_layout(&self) -> Result<(), StoreError> {
+        let dirs = Table::ALL.iter().map(|t| self.dir.join(t.dir())).chain([self.tmp_dir()]);
+        for d in dirs {
+            match fs::symlink_metadata(&d) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(StoreError::Invalid(format!(
+                    "{}: is a symbolic link; a store's folders must be its own (refusing to read or delete through it)",
+                    d.display()
+                )))
+                }
+                Ok(m) if !m.is_dir() => {
+                    return Err(StoreError::Invalid(format!(
+                        "{}: not a folder, so this is not a metron store",
+                        d.display()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// An existing store; a clear error when `dir` is not one.
@@ -201,6 +230,7 @@ impl Store {
                 dir.display()
             )));
         }
+        store.check_layout()?;
         Ok(store)
     }
 
@@ -266,27 +296,6 @@ impl Store {
     }
 }
 
-/// A point in time from a flag: RFC 3339, `YYYY-MM-DD` (midnight UTC), epoch
-/// milliseconds, or a duration before `now_ms` (`7d`, `12h`, `30m`).
-pub fn parse_time(text: &str, now_ms: i64) -> Result<i64, String> {
-    let t = text.trim();
-    if let Some(ms) = crate::event::parse_rfc3339_ms(t) {
-        return Ok(ms);
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        if let Some(dt) = d.and_hms_opt(0, 0, 0) {
-            return Ok(dt.and_utc().timestamp_millis());
-        }
-    }
-    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        return t.parse().map_err(|_| format!("{t:?}: not a time"));
-    }
-    match crate::alert::parse_duration(t) {
-        Ok(d) => Ok(now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))),
-        Err(_) => Err(format!("{t:?}: not a time (RFC 3339, YYYY-MM-DD, epoch ms, or a duration ago: 7d, 12h)")),
-    }
-}
-
 /// A DuckDB connection that never reaches the network: extensions are neither
 /// installed nor loaded on demand (JSON and Parquet are built in).
 pub(crate) fn connect() -> Result<duckdb::Connection, StoreError> {
@@ -348,16 +357,6 @@ mod tests {
     }
 
     #[test]
-    fn times_from_flags() {
-        let now = 1_700_000_000_000;
-        assert_eq!(parse_time("2023-11-14T22:13:20Z", now), Ok(now));
-        assert_eq!(parse_time("1970-01-02", now), Ok(86_400_000));
-        assert_eq!(parse_time("1234", now), Ok(1234));
-        assert_eq!(parse_time("1d", now), Ok(now - 86_400_000));
-        assert!(parse_time("yesterday", now).is_err());
-    }
-
-    #[test]
     fn sql_quoting_doubles_quotes() {
         assert_eq!(sql_str("it's"), "'it''s'");
         assert_eq!(sql_ident("a\"b.c"), "\"a\"\"b.c\"");
@@ -369,7 +368,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("s");
-        Store::create(&dir).unwrap();
+        drop(Store::create(&dir).unwrap());
         let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
         assert!(Store::open(&dir).is_ok());
@@ -379,8 +378,7 @@ mod tests {
     #[test]
     fn only_one_writer_at_a_time() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::create(tmp.path()).unwrap();
-        let held = store.lock_writer().unwrap();
+        let (store, held) = Store::create(tmp.path()).unwrap();
         assert!(matches!(store.lock_writer(), Err(StoreError::Busy(_))));
         drop(held);
         assert!(store.lock_writer().is_ok());

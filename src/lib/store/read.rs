@@ -36,17 +36,56 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// A reader over `store`: views over its live segments, on a DuckDB that can read
+    /// nothing but the store's own files (see [`Reader::lock_down`]).
     pub fn open(store: &Store) -> Result<Reader, StoreError> {
+        Reader::open_allowing(store, None)
+    }
+
+    /// A reader that may also write under `dir` (`store export`).
+    pub fn open_for_export(store: &Store, dir: &std::path::Path) -> Result<Reader, StoreError> {
+        Reader::open_allowing(store, Some(dir))
+    }
+
+    fn open_allowing(store: &Store, also: Option<&std::path::Path>) -> Result<Reader, StoreError> {
         let readers_lock = store.lock_reader();
+        // Views name segments by absolute path, as the allowed directories are.
+        let store = Store { dir: absolute(store.dir())? };
         let mut r = Reader {
             conn: connect()?,
-            store: store.clone(),
+            store,
             manifest: Manifest::default(),
             _readers_lock: readers_lock,
             damaged: Default::default(),
         };
+        r.lock_down(also)?;
         r.refresh()?;
         Ok(r)
+    }
+
+    /// Queries come from the user (`store query`, `hunt --query`) and stores from
+    /// anywhere, so the connection is held to the store: files outside the store's
+    /// folder (and `also`) cannot be read or written, no extension can be installed
+    /// or loaded, and the configuration is locked so that no query can undo this.
+    fn lock_down(&self, also: Option<&std::path::Path>) -> Result<(), StoreError> {
+        let mut dirs = vec![self.store.dir().to_owned()];
+        if let Some(d) = also {
+            dirs.push(absolute(d)?);
+        }
+        let list: Vec<String> = dirs.iter().map(|d| sql_str(&format!("{}/", d.to_string_lossy()))).collect();
+        // The folders themselves too (an export checks and makes its folder).
+        let paths: Vec<String> = dirs.iter().map(|d| sql_str(&d.to_string_lossy())).collect();
+        self.conn.execute_batch(&format!(
+            "SET allowed_directories = [{}];\n\
+             SET allowed_paths = [{}];\n\
+             SET enable_external_access = false;\n\
+             SET autoinstall_known_extensions = false;\n\
+             SET autoload_known_extensions = false;\n\
+             SET lock_configuration = true;",
+            list.join(", "),
+            paths.join(", ")
+        ))?;
+        Ok(())
     }
 
     /// Re-reads the manifest and points the views at the segments live now. A segment
@@ -143,9 +182,12 @@ impl Reader {
         if inner.is_empty() {
             return Err(QueryError::Sql("empty query".into()));
         }
-        // As a subquery, the SQL can only read: COPY, ATTACH, INSERT and the like do
-        // not parse there.
-        let mut probe = self.conn.prepare(&format!("SELECT * FROM ({inner}\n) q LIMIT 0")).map_err(sql_err)?;
+        // Exactly one query that only reads. Checked on the text that will be
+        // prepared: DuckDB runs every statement but the last when it prepares several.
+        let probe_sql = format!("SELECT * FROM ({inner}\n) q LIMIT 0");
+        self.one_select(inner)?;
+        self.one_select(&probe_sql)?;
+        let mut probe = self.conn.prepare(&probe_sql).map_err(sql_err)?;
         probe.execute(duckdb::params_from_iter(params)).map_err(sql_err)?;
         let names = probe.column_names();
         let schema = probe.schema();
@@ -170,6 +212,7 @@ impl Reader {
         } else {
             format!("SELECT {} FROM ({inner}\n) q({})", exprs.join(", "), aliases.join(", "))
         };
+        self.one_select(&wrapped)?;
         let mut stmt = self.conn.prepare(&wrapped).map_err(sql_err)?;
         let mut rows = stmt.query(duckdb::params_from_iter(params)).map_err(sql_err)?;
         while let Some(r) = rows.next().map_err(sql_err)? {
@@ -181,6 +224,31 @@ impl Reader {
             row(&names, values).map_err(QueryError::Io)?;
         }
         Ok(names)
+    }
+
+    /// Refuses anything but exactly one SELECT (WITH, FROM-first, DESCRIBE included),
+    /// as DuckDB's own parser reads `sql`: `json_serialize_sql` serializes SELECT
+    /// statements only, one entry per statement, and gets `sql` as a value, so that
+    /// nothing in it runs.
+    fn one_select(&self, sql: &str) -> Result<(), QueryError> {
+        let json: String =
+            self.conn.query_row("SELECT json_serialize_sql(?::VARCHAR)", [sql], |r| r.get(0)).map_err(sql_err)?;
+        let parsed: Value = serde_json::from_str(&json).map_err(|e| QueryError::Sql(e.to_string()))?;
+        if parsed.get("error").and_then(Value::as_bool) == Some(true) {
+            let why = parsed.get("error_message").and_then(Value::as_str).unwrap_or("not a query");
+            return Err(QueryError::Sql(if why.contains("Only SELECT") {
+                "only a query that reads can run here (SELECT, WITH, FROM, DESCRIBE): not COPY, ATTACH, SET, \
+                 INSTALL, LOAD or anything that writes"
+                    .to_owned()
+            } else {
+                why.to_owned()
+            }));
+        }
+        let n = parsed.get("statements").and_then(Value::as_array).map_or(0, Vec::len);
+        if n != 1 {
+            return Err(QueryError::Sql(format!("one query at a time: this text holds {n} statements")));
+        }
+        Ok(())
     }
 
     /// Runs a query and keeps every row.
@@ -208,8 +276,20 @@ pub enum QueryError {
     Io(io::Error),
 }
 
+/// `dir` as an absolute path, which DuckDB's allowed directories are compared with.
+fn absolute(dir: &std::path::Path) -> Result<std::path::PathBuf, StoreError> {
+    std::fs::canonicalize(dir).map_err(|e| StoreError::io(dir, e))
+}
+
 fn sql_err(e: duckdb::Error) -> QueryError {
-    QueryError::Sql(e.to_string())
+    let message = e.to_string();
+    if message.contains("disabled by configuration") {
+        return QueryError::Sql(format!(
+            "a query reads the store's views (events, alerts, alert_records, errors, triage, searches), \
+             not other files: {message}"
+        ));
+    }
+    QueryError::Sql(message)
 }
 
 /// All rows of a query.
