@@ -6,8 +6,9 @@
 mod common;
 
 use common::{lines, metron, packets_of, testdata};
-use metron::hunt::app::{Answer, App, Job, Request, Screen};
+use metron::hunt::app::{App, Screen};
 use metron::hunt::keys::Command;
+use metron::hunt::protocol::{Answer, Job, Request};
 use metron::hunt::views;
 use metron::hunt::worker::{Ctx, Settings};
 use metron::store::{Reader, Status, Store};
@@ -150,17 +151,17 @@ fn queue_views() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut ctx, mut app) = console(tmp.path(), false);
     // By score; al-4 is resolved, so hidden.
-    let ids: Vec<&str> = app.alerts.iter().map(|a| a.alert_id.as_str()).collect();
+    let ids: Vec<&str> = app.queue.alerts.iter().map(|a| a.alert_id.as_str()).collect();
     assert_eq!(ids, ["al-1", "al-2", "al-3"]);
-    assert_eq!(app.alerts[0].status, "OPEN");
-    assert_eq!(app.alerts[0].count, 3, "the latest record of a de-duplicated alert");
-    assert_eq!(app.alerts[0].meta_alert, "incident-7");
+    assert_eq!(app.queue.alerts[0].status, "OPEN");
+    assert_eq!(app.queue.alerts[0].count, 3, "the latest record of a de-duplicated alert");
+    assert_eq!(app.queue.alerts[0].meta_alert, "incident-7");
     insta::assert_snapshot!("queue_80x24", render(&app, 80, 24));
     let r = app.update(Command::ToggleClosed);
     settle(&mut ctx, &mut app, r);
     let r = app.update(Command::CycleSort);
     settle(&mut ctx, &mut app, r);
-    assert_eq!(app.alerts.len(), 4);
+    assert_eq!(app.queue.alerts.len(), 4);
     insta::assert_snapshot!("queue_by_time_all_140x12", render(&app, 140, 12));
     app.update(Command::StatusMenu);
     insta::assert_snapshot!("queue_status_menu_80x24", render(&app, 80, 24));
@@ -177,7 +178,7 @@ fn detail_views() {
     let (mut ctx, mut app) = console(tmp.path(), false);
     let r = app.update(Command::Open);
     settle(&mut ctx, &mut app, r);
-    let d = app.detail.as_ref().unwrap();
+    let d = app.detail.detail.as_ref().unwrap();
     assert_eq!(d.alert_id.as_deref(), Some("al-1"));
     assert_eq!(d.group, vec!["al-2"]);
     assert_eq!(d.history.len(), 3);
@@ -211,7 +212,7 @@ fn search_pivot_and_charts_views() {
     let r = app.key(enter());
     settle(&mut ctx, &mut app, r);
     assert_eq!(app.screen, Screen::Results);
-    assert_eq!(app.results.as_ref().unwrap().rows.len(), 4);
+    assert_eq!(app.results.table.as_ref().unwrap().rows.len(), 4);
     insta::assert_snapshot!("search_results_80x24", render(&app, 80, 24));
     // Sideways: protocol comes into view.
     app.key(key('l'));
@@ -221,7 +222,7 @@ fn search_pivot_and_charts_views() {
     app.key(key('c'));
     app.prompt.as_mut().unwrap().text = "uid, ip_dst_addr,query".into();
     assert!(app.key(enter()).is_empty(), "no new query");
-    assert_eq!(app.result_offset, 0);
+    assert_eq!(app.results.offset, 0);
     insta::assert_snapshot!("search_results_chosen_columns_80x24", render(&app, 80, 24));
     // Pivot from the DNS event (second, by time) to its source address within an hour.
     app.update(Command::Down);
@@ -229,8 +230,8 @@ fn search_pivot_and_charts_views() {
     insta::assert_snapshot!("pivot_menu_80x24", render(&app, 80, 24));
     let r = app.key(key('s'));
     settle(&mut ctx, &mut app, r);
-    assert_eq!(app.search_text, format!("ip_src_addr='10.0.0.7' since {} until {}", T - 3_540_000, T + 3_660_000));
-    assert_eq!(app.results.as_ref().unwrap().rows.len(), 1);
+    assert_eq!(app.results.text, format!("ip_src_addr='10.0.0.7' since {} until {}", T - 3_540_000, T + 3_660_000));
+    assert_eq!(app.results.table.as_ref().unwrap().rows.len(), 1);
     // From the first C2 event: the same community_id.
     let r = app.run_search("ip_dst_port=4444");
     settle(&mut ctx, &mut app, r);
@@ -238,12 +239,12 @@ fn search_pivot_and_charts_views() {
     let r = app.key(key('c'));
     settle(&mut ctx, &mut app, r);
     let guids: Vec<String> =
-        app.results.as_ref().unwrap().rows.iter().map(|r| metron::store::cell_text(&r[0])).collect();
-    assert_eq!(app.results.as_ref().unwrap().rows.len(), 2, "{guids:?}");
+        app.results.table.as_ref().unwrap().rows.iter().map(|r| metron::store::cell_text(&r[0])).collect();
+    assert_eq!(app.results.table.as_ref().unwrap().rows.len(), 2, "{guids:?}");
     // Enter opens the whole event by its guid.
     let r = app.update(Command::Open);
     settle(&mut ctx, &mut app, r);
-    assert!(app.detail.as_ref().unwrap().field("uid").is_some());
+    assert!(app.detail.detail.as_ref().unwrap().field("uid").is_some());
     insta::assert_snapshot!("event_detail_80x24", render(&app, 80, 24));
     // Charts of the queue: alerts over time, per priority, per rule.
     app.screen = Screen::Queue;
@@ -262,7 +263,7 @@ fn search_pivot_and_charts_views() {
     assert_eq!(app.message, "saved search \"c2 hosts\"");
     let r = app.update(Command::Searches);
     settle(&mut ctx, &mut app, r);
-    let s = app.searches.as_ref().unwrap();
+    let s = app.searches.list.as_ref().unwrap();
     assert_eq!(s.get(0, "kind"), Some(&json!("saved")));
     assert_eq!(s.get(0, "name"), Some(&json!("c2 hosts")));
     assert!(s.rows.len() >= 4, "recent searches too: {:?}", s.rows);
@@ -301,7 +302,8 @@ fn actions_are_recorded_with_who_and_when_and_seen_after_refresh() {
     );
     settle(&mut ctx, &mut app, r);
     assert!(app.message.starts_with("ESCALATE, comment on 2 alert(s) by ann"), "{}", app.message);
-    let statuses: Vec<(&str, &str)> = app.alerts.iter().map(|a| (a.alert_id.as_str(), a.status.as_str())).collect();
+    let statuses: Vec<(&str, &str)> =
+        app.queue.alerts.iter().map(|a| (a.alert_id.as_str(), a.status.as_str())).collect();
     assert!(statuses.contains(&("al-2", "ESCALATE")) && statuses.contains(&("al-3", "ESCALATE")), "{statuses:?}");
     // Another console on the same store sees it on its next refresh.
     let other = Reader::open(&Store::open(tmp.path()).unwrap()).unwrap();
@@ -321,13 +323,13 @@ fn actions_are_recorded_with_who_and_when_and_seen_after_refresh() {
     app.prompt.as_mut().unwrap().text = "bob".into();
     let r = app.key(enter());
     settle(&mut ctx, &mut app, r);
-    let a1 = app.alerts.iter().find(|a| a.alert_id == "al-1").unwrap();
+    let a1 = app.queue.alerts.iter().find(|a| a.alert_id == "al-1").unwrap();
     assert_eq!((a1.meta_alert.as_str(), a1.assignee.as_str()), ("", "bob"));
     app.key(key('s'));
     app.key(key('d'));
     let r = app.key(enter());
     settle(&mut ctx, &mut app, r);
-    assert!(app.alerts.iter().all(|a| a.alert_id != "al-1"));
+    assert!(app.queue.alerts.iter().all(|a| a.alert_id != "al-1"));
 }
 
 #[test]
@@ -335,7 +337,7 @@ fn new_alerts_appear_on_refresh_without_moving_the_selection() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut ctx, mut app) = console(tmp.path(), false);
     app.update(Command::Down);
-    assert_eq!(app.alerts[app.selected].alert_id, "al-2");
+    assert_eq!(app.queue.alerts[app.queue.selected].alert_id, "al-2");
     let new = json!({"guid": "al-9-r1", "source.type": "alert", "alert_id": "al-9", "timestamp": T + 999_000,
         "priority": "HIGH", "description": "New one", "rule": "x", "rule.name": "X", "threat.triage.score": 99.0,
         "count": 1, "first_timestamp": T + 999_000, "last_timestamp": T + 999_000});
@@ -348,8 +350,39 @@ fn new_alerts_appear_on_refresh_without_moving_the_selection() {
     assert!(out.status.success());
     let r = app.tick_refresh();
     settle(&mut ctx, &mut app, r);
-    assert_eq!(app.alerts[0].alert_id, "al-9");
-    assert_eq!(app.alerts[app.selected].alert_id, "al-2");
+    assert_eq!(app.queue.alerts[0].alert_id, "al-9");
+    assert_eq!(app.queue.alerts[app.queue.selected].alert_id, "al-2");
+}
+
+/// The console's second worker runs only searches and charts, never the queue's
+/// refresh: it must still see data ingested and compacted after it opened.
+#[test]
+fn searches_see_what_was_ingested_and_compacted_after_the_console_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = make_store(tmp.path());
+    let reader = Reader::open(&store).unwrap();
+    let mut search_lane = Ctx::new(reader, Settings { pcap_dir: None, exe: None, out_dir: tmp.path().to_owned() });
+    let mut app = App::new("ann", false);
+    let search = |ctx: &mut Ctx, app: &mut App| {
+        let r = app.run_search("uid='CNEW'");
+        settle(ctx, app, r);
+        app.results.table.as_ref().map_or(0, |r| r.rows.len())
+    };
+    assert_eq!(search(&mut search_lane, &mut app), 0);
+    for i in 0..3 {
+        let new = json!({"guid": format!("new-{i}"), "source.type": "zeek.conn", "uid": "CNEW", "timestamp": T + i});
+        let out = metron()
+            .args(["store", "ingest", "-q", "--store"])
+            .arg(tmp.path())
+            .write_stdin(new.to_string() + "\n")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    assert_eq!(search(&mut search_lane, &mut app), 3, "the search lane missed new data");
+    let out = metron().args(["store", "compact", "--store"]).arg(tmp.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(search(&mut search_lane, &mut app), 3, "after compaction");
 }
 
 #[test]
@@ -459,7 +492,7 @@ fn the_console_extracts_a_recorded_flow_as_tshark_selects_it() {
     let id = "1:23JKDxfIoGW8QwmTQ80eENbb+Zw=";
     let r = app.run_search(&format!("community_id='{id}'"));
     settle(&mut ctx, &mut app, r);
-    assert_eq!(app.results.as_ref().unwrap().rows.len(), 1, "one flow record");
+    assert_eq!(app.results.table.as_ref().unwrap().rows.len(), 1, "one flow record");
     let r = app.key(key('x'));
     assert!(matches!(&r[0].job, Job::Extract { community_id } if community_id == id));
     settle(&mut ctx, &mut app, r);
@@ -484,9 +517,64 @@ fn a_damaged_segment_is_shown_in_the_title() {
     let mut app = App::new("ann", false);
     let r = app.start();
     settle(&mut ctx, &mut app, r);
-    assert_eq!(app.alerts.len(), 3, "the alerts are read");
-    assert_eq!(app.damaged.len(), 1);
-    assert!(app.damaged[0].starts_with(seg.as_str()), "{:?}", app.damaged);
+    assert_eq!(app.queue.alerts.len(), 3, "the alerts are read");
+    assert_eq!(app.queue.damaged.len(), 1);
+    assert!(app.queue.damaged[0].starts_with(seg.as_str()), "{:?}", app.queue.damaged);
     let screen = render(&app, 80, 24);
     assert!(screen.lines().next().unwrap().contains("1 damaged segment left out"), "{screen}");
+}
+
+/// The console's own layers (docs/architecture.md): the app and the worker talk only
+/// through `protocol`, all SQL is in `queries`, and drawing never reaches the worker
+/// or the queries. Reads each file's code outside its unit tests.
+#[test]
+fn the_console_modules_import_only_their_layers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib/hunt");
+    // Files (or folders) and the hunt modules they must not name.
+    let rules: &[(&str, &[&str])] = &[
+        ("app", &["worker", "queries", "views"]),
+        ("views", &["worker", "queries"]),
+        ("worker.rs", &["app", "state", "views"]),
+        ("queries.rs", &["app", "state", "views", "worker"]),
+        ("state.rs", &["app", "worker", "queries", "views"]),
+        ("protocol.rs", &["app", "state", "worker", "queries", "views", "search"]),
+    ];
+    let (mut broken, mut checked) = (Vec::new(), 0);
+    for (place, forbidden) in rules {
+        let path = root.join(place);
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()).collect()
+        } else {
+            vec![path]
+        };
+        for file in files.iter().filter(|f| f.file_name().is_some_and(|n| n != "tests.rs")) {
+            checked += 1;
+            let text = std::fs::read_to_string(file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for line in code.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+                for name in *forbidden {
+                    if names_module(line, name) {
+                        broken.push(format!("{}: {line}", file.strip_prefix(&root).unwrap().display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "hunt's layers broken:\n  {}", broken.join("\n  "));
+    assert!(checked >= 12, "only {checked} files read");
+    assert!(names_module("use crate::hunt::{keys, worker};", "worker"));
+    assert!(names_module("use super::worker::Settings;", "worker"));
+    assert!(!names_module("let worker = 1; app.apply(x)", "app"));
+}
+
+/// Whether `line` names module `name` in a path (`::name`, `{name`, `, name`).
+fn names_module(line: &str, name: &str) -> bool {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    line.match_indices(name).any(|(at, _)| {
+        let before = line[..at].trim_end();
+        let after = line[at + name.len()..].chars().next();
+        !after.is_some_and(is_word)
+            && !before.chars().last().is_some_and(is_word)
+            && (before.ends_with("::") || before.ends_with('{') || (before.ends_with(',') && line.starts_with("use ")))
+    })
 }

@@ -2,12 +2,18 @@
 //! ([`search`]) serves both the console and `metron hunt --query`.
 //!
 //! The console is split the way gitui is: [`app`] holds the state and what each
-//! action does (no terminal), [`keys`] is the one key table, [`views`] draws,
-//! [`worker`] runs queries off the UI thread, [`term`] owns the terminal.
+//! action does (no terminal), with each screen's own state in [`state`]; [`keys`] is
+//! the one key table; [`views`] draws; [`worker`] runs queries off the UI thread;
+//! [`term`] owns the terminal. The app and the worker talk only through
+//! [`protocol`] (neither imports the other), and every SQL statement is in
+//! [`queries`].
 
 pub mod app;
 pub mod keys;
+pub mod protocol;
+pub mod queries;
 pub mod search;
+pub mod state;
 pub mod term;
 pub mod views;
 pub mod worker;
@@ -43,7 +49,8 @@ impl HuntConfig {
 }
 
 use crate::store::{format_rows, OutputFormat, QueryError, Reader, Store};
-use app::{Answer, App, Job, Request};
+use app::App;
+use protocol::{Answer, Job, Request};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use std::io::Write;
 use std::path::PathBuf;
@@ -113,6 +120,7 @@ pub fn print_search(
     text: &str,
     format: OutputFormat,
     out: &mut dyn Write,
+    terminal: bool,
     max_width: usize,
 ) -> Result<(u64, usize), HuntError> {
     let search = search::parse(text, crate::event::now_ms()).map_err(HuntError::Search)?;
@@ -131,7 +139,7 @@ pub fn print_search(
         QueryError::Sql(m) => HuntError::Store(m),
         QueryError::Io(e) => HuntError::Io(e),
     })?;
-    format_rows(out, format, &result.columns, &result.rows, max_width).map_err(HuntError::Io)?;
+    format_rows(out, format, terminal, &result.columns, &result.rows, max_width).map_err(HuntError::Io)?;
     Ok((result.rows.len() as u64, damaged))
 }
 
@@ -196,10 +204,10 @@ impl Workers {
     /// Interrupts the queries the app no longer waits for.
     fn cancel(&self, app_before: (bool, bool), app: &App) {
         let (search_lane, detail) = app_before;
-        if search_lane && app.want_search.is_none() && app.want_charts.is_none() {
+        if search_lane && app.pending.search.is_none() && app.pending.charts.is_none() {
             self.lanes[1].cancel();
         }
-        if detail && app.want_detail.is_none() {
+        if detail && app.pending.detail.is_none() {
             self.lanes[0].cancel();
             self.lanes[1].cancel();
         }
@@ -249,7 +257,8 @@ fn event_loop(
         if event::poll(Duration::from_millis(50)).map_err(HuntError::Io)? {
             match event::read().map_err(HuntError::Io)? {
                 Event::Key(k) if k.kind == KeyEventKind::Press => {
-                    let before = (app.want_search.is_some() || app.want_charts.is_some(), app.want_detail.is_some());
+                    let p = &app.pending;
+                    let before = (p.search.is_some() || p.charts.is_some(), p.detail.is_some());
                     let reqs = app.key(k);
                     workers.cancel(before, app);
                     workers.send(reqs);
@@ -268,7 +277,6 @@ fn event_loop(
 /// pivot from its first row.
 pub fn bench(store: &Store, search_text: &str, out: &mut dyn Write) -> Result<(), HuntError> {
     use ratatui::backend::TestBackend;
-    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let start = Instant::now();
     let opts = ConsoleOptions { who: "bench".into(), refresh: Duration::ZERO, pcap_dir: None, color: false };
     let mut workers = Workers::start(store, &opts)?;
@@ -276,22 +284,35 @@ pub fn bench(store: &Store, search_text: &str, out: &mut dyn Write) -> Result<()
     let mut term = ratatui::Terminal::new(TestBackend::new(80, 24)).map_err(|e| HuntError::Store(e.to_string()))?;
     let first = app.start();
     workers.send(first);
-    let wait = |workers: &mut Workers, app: &mut App| -> Result<(), HuntError> {
-        let (id, answer) = workers.answers.recv().map_err(|e| HuntError::Store(e.to_string()))?;
-        workers.received(id);
-        if let Answer::Failed(m) = &answer {
-            return Err(HuntError::Store(m.clone()));
-        }
-        let more = app.apply(id, answer);
-        workers.send(more);
-        Ok(())
-    };
-    wait(&mut workers, &mut app)?;
+    bench_wait(&mut workers, &mut app)?;
     term.draw(|f| views::draw(f, &app)).map_err(|e| HuntError::Store(e.to_string()))?;
     let first_ms = start.elapsed().as_secs_f64() * 1000.0;
-    writeln!(out, "first_screen_ms={first_ms:.0} alerts_listed={}", app.alerts.len()).map_err(HuntError::Io)?;
+    writeln!(out, "first_screen_ms={first_ms:.0} alerts_listed={}", app.queue.alerts.len()).map_err(HuntError::Io)?;
+    bench_search(&mut workers, &mut app, &mut term, search_text, out)?;
+    bench_pivot(&mut workers, &mut app, out)
+}
 
-    // A search, with keys pressed while it runs.
+/// Waits for one answer and applies it; a failed one ends the bench.
+fn bench_wait(workers: &mut Workers, app: &mut App) -> Result<(), HuntError> {
+    let (id, answer) = workers.answers.recv().map_err(|e| HuntError::Store(e.to_string()))?;
+    workers.received(id);
+    if let Answer::Failed(m) = &answer {
+        return Err(HuntError::Store(m.clone()));
+    }
+    let more = app.apply(id, answer);
+    workers.send(more);
+    Ok(())
+}
+
+/// A search, with keys pressed (and the screen drawn) while it runs.
+fn bench_search(
+    workers: &mut Workers,
+    app: &mut App,
+    term: &mut ratatui::Terminal<ratatui::backend::TestBackend>,
+    search_text: &str,
+    out: &mut dyn Write,
+) -> Result<(), HuntError> {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let t = Instant::now();
     let reqs = app.run_search(search_text);
     workers.send(reqs);
@@ -304,7 +325,7 @@ pub fn bench(store: &Store, search_text: &str, out: &mut dyn Write) -> Result<()
                     return Err(HuntError::Store(m.clone()));
                 }
                 app.apply(id, answer);
-                if app.want_search.is_none() {
+                if app.pending.search.is_none() {
                     break;
                 }
             }
@@ -313,7 +334,7 @@ pub fn bench(store: &Store, search_text: &str, out: &mut dyn Write) -> Result<()
                 let code = if keys % 2 == 0 { KeyCode::Char('j') } else { KeyCode::Char('k') };
                 let reqs = app.key(KeyEvent::new(code, KeyModifiers::NONE));
                 workers.send(reqs);
-                term.draw(|f| views::draw(f, &app)).map_err(|e| HuntError::Store(e.to_string()))?;
+                term.draw(|f| views::draw(f, app)).map_err(|e| HuntError::Store(e.to_string()))?;
                 worst = worst.max(k.elapsed());
                 keys += 1;
                 std::thread::sleep(Duration::from_millis(5));
@@ -321,25 +342,27 @@ pub fn bench(store: &Store, search_text: &str, out: &mut dyn Write) -> Result<()
         }
     }
     let search_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let rows = app.results.as_ref().map_or(0, |r| r.rows.len());
+    let rows = app.results.table.as_ref().map_or(0, |r| r.rows.len());
     writeln!(
         out,
         "search_ms={search_ms:.0} rows={rows} keys_while_running={keys} slowest_key_ms={:.2}",
         worst.as_secs_f64() * 1000.0
     )
-    .map_err(HuntError::Io)?;
+    .map_err(HuntError::Io)
+}
 
-    // A pivot from the first row: its source address within an hour.
-    app.result_selected = 0;
+/// A pivot from the first row: its source address within an hour.
+fn bench_pivot(workers: &mut Workers, app: &mut App, out: &mut dyn Write) -> Result<(), HuntError> {
+    app.results.selected = 0;
     match app.pivot_search(keys::PivotKind::Source) {
         Ok(q) => {
             let t = Instant::now();
             let reqs = app.run_search(&q);
             workers.send(reqs);
-            while app.want_search.is_some() {
-                wait(&mut workers, &mut app)?;
+            while app.pending.search.is_some() {
+                bench_wait(workers, app)?;
             }
-            let rows = app.results.as_ref().map_or(0, |r| r.rows.len());
+            let rows = app.results.table.as_ref().map_or(0, |r| r.rows.len());
             writeln!(out, "pivot_ms={:.0} rows={rows} pivot={q}", t.elapsed().as_secs_f64() * 1000.0)
                 .map_err(HuntError::Io)?;
         }

@@ -1,4 +1,6 @@
-//! The hunt search language, turned into parameterized SQL over the store's views.
+//! The hunt search language, turned into SQL conditions and bound parameters over
+//! the store's views (the statement around them, `Search::sql`, is built in
+//! [`super::queries`] with the console's other SQL).
 //!
 //! ```text
 //! ip_src_addr=10.0.0.5 ip_dst_port>1000 query~'evil\.(com|net)' last 24h
@@ -60,26 +62,6 @@ pub const DEFAULT_ALERT_COLUMNS: [&str; 7] =
     ["timestamp", "priority", "status", "rule.name", "designated_host", "count", "alert_id"];
 
 impl Search {
-    /// The SQL: `SELECT cols FROM view WHERE ... ORDER BY ... LIMIT ...`; `default_limit`
-    /// applies when the search sets none.
-    pub fn sql(&self, default_limit: u64) -> String {
-        let cols = if self.columns.is_empty() {
-            "*".to_owned()
-        } else {
-            self.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
-        };
-        let mut sql = format!("SELECT {cols} FROM {}", self.target.view());
-        sql.push_str(&self.where_clause());
-        match &self.sort {
-            Some((c, desc)) => {
-                sql.push_str(&format!(" ORDER BY {} {} NULLS LAST", ident(c), if *desc { "DESC" } else { "ASC" }))
-            }
-            None => sql.push_str(" ORDER BY \"timestamp\" DESC NULLS LAST"),
-        }
-        sql.push_str(&format!(" LIMIT {}", self.limit.unwrap_or(default_limit)));
-        sql
-    }
-
     /// ` WHERE a AND b`, or nothing.
     pub fn where_clause(&self) -> String {
         if self.conditions.is_empty() {
@@ -205,68 +187,17 @@ fn parse_spans(input: &str, now_ms: i64) -> Result<(Search, Vec<(usize, usize)>)
     let mut i = 0;
     while i < ws.len() {
         let w = &ws[i];
-        let lower = w.text.to_ascii_lowercase();
         if !w.quoted {
-            match lower.as_str() {
-                "last" | "since" | "until" => {
-                    let Some(arg) = ws.get(i + 1) else {
-                        return Err(err(w.at, format!("{lower} needs a time or duration")));
-                    };
-                    let t = if lower == "last" {
-                        let d = crate::event::parse_duration(&arg.text).map_err(|e| err(arg.at, e))?;
-                        now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-                    } else {
-                        crate::event::parse_time(&arg.text, now_ms).map_err(|e| err(arg.at, e))?
-                    };
-                    let op = if lower == "until" { "<" } else { ">=" };
-                    s.conditions.push(format!("\"timestamp\" {op} ?"));
-                    s.params.push(t.into());
-                    i += 2;
-                    continue;
-                }
-                _ => {}
+            // Each of these takes the words it reads, or none when it is not one.
+            let mut taken = time_range(&ws, i, now_ms, &mut s)?;
+            if taken == 0 {
+                taken = option(w, &mut s, &mut spans)?;
             }
-            if let Some(rest) = lower.strip_prefix("in:") {
-                s.target = match rest {
-                    "events" => Target::Events,
-                    "alerts" => Target::Alerts,
-                    _ => return Err(err(w.at, format!("in:{rest}: search in:events or in:alerts"))),
-                };
-                i += 1;
-                continue;
+            if taken == 0 {
+                taken = in_term(&ws, i, &mut s)?;
             }
-            if lower.starts_with("cols:") {
-                spans.push((w.at, w.end));
-                s.columns =
-                    w.text[5..].split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
-                i += 1;
-                continue;
-            }
-            if lower.starts_with("sort:") {
-                let f = &w.text[5..];
-                let (f, desc) = match f.strip_prefix('-') {
-                    Some(f) => (f, true),
-                    None => (f, false),
-                };
-                if f.is_empty() {
-                    return Err(err(w.at, "sort: needs a field (sort:timestamp, sort:-count)"));
-                }
-                s.sort = Some((f.to_owned(), desc));
-                i += 1;
-                continue;
-            }
-            if let Some(n) = lower.strip_prefix("limit:") {
-                s.limit = Some(n.parse().map_err(|_| err(w.at, format!("limit:{n}: not a number")))?);
-                i += 1;
-                continue;
-            }
-            // `field in X`
-            if ws.get(i + 1).is_some_and(|n| !n.quoted && n.text.eq_ignore_ascii_case("in")) {
-                let Some(arg) = ws.get(i + 2) else {
-                    return Err(err(w.at, "`in` needs a CIDR or a list: ip_src_addr in 10.0.0.0/8"));
-                };
-                s.conditions.push(in_condition(&w.text, arg, &mut s.params)?);
-                i += 3;
+            if taken > 0 {
+                i += taken;
                 continue;
             }
         }
@@ -279,19 +210,91 @@ fn parse_spans(input: &str, now_ms: i64) -> Result<(Search, Vec<(usize, usize)>)
         i += 1;
     }
     for text in free {
-        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let cols: &[&str] = match s.target {
-            Target::Events => &["original_string"],
-            Target::Alerts => &["description", "rule.name", "designated_host", "rule"],
-        };
-        let ors: Vec<String> =
-            cols.iter().map(|c| format!("CAST({} AS VARCHAR) ILIKE ? ESCAPE '\\'", ident(c))).collect();
-        for _ in cols {
-            s.params.push(pattern.clone().into());
-        }
-        s.conditions.push(format!("({})", ors.join(" OR ")));
+        let condition = free_text(&text, s.target, &mut s.params);
+        s.conditions.push(condition);
     }
     Ok((s, spans))
+}
+
+/// `last DURATION`, `since TIME` or `until TIME` at word `i`: its condition, and
+/// the words it took (none when it is not one).
+fn time_range(ws: &[Word], i: usize, now_ms: i64, s: &mut Search) -> Result<usize, SearchError> {
+    let w = &ws[i];
+    let lower = w.text.to_ascii_lowercase();
+    if !matches!(lower.as_str(), "last" | "since" | "until") {
+        return Ok(0);
+    }
+    let Some(arg) = ws.get(i + 1) else {
+        return Err(err(w.at, format!("{lower} needs a time or duration")));
+    };
+    let t = if lower == "last" {
+        let d = crate::event::parse_duration(&arg.text).map_err(|e| err(arg.at, e))?;
+        now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    } else {
+        crate::event::parse_time(&arg.text, now_ms).map_err(|e| err(arg.at, e))?
+    };
+    let op = if lower == "until" { "<" } else { ">=" };
+    s.conditions.push(format!("\"timestamp\" {op} ?"));
+    s.params.push(t.into());
+    Ok(2)
+}
+
+/// An option word (`in:`, `cols:`, `sort:`, `limit:`) set on `s`: 1 word taken, or
+/// 0 when `w` is not one. A `cols:` word's place goes to `spans`.
+fn option(w: &Word, s: &mut Search, spans: &mut Vec<(usize, usize)>) -> Result<usize, SearchError> {
+    let lower = w.text.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("in:") {
+        s.target = match rest {
+            "events" => Target::Events,
+            "alerts" => Target::Alerts,
+            _ => return Err(err(w.at, format!("in:{rest}: search in:events or in:alerts"))),
+        };
+    } else if lower.starts_with("cols:") {
+        spans.push((w.at, w.end));
+        s.columns = w.text[5..].split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+    } else if lower.starts_with("sort:") {
+        let f = &w.text[5..];
+        let (f, desc) = match f.strip_prefix('-') {
+            Some(f) => (f, true),
+            None => (f, false),
+        };
+        if f.is_empty() {
+            return Err(err(w.at, "sort: needs a field (sort:timestamp, sort:-count)"));
+        }
+        s.sort = Some((f.to_owned(), desc));
+    } else if let Some(n) = lower.strip_prefix("limit:") {
+        s.limit = Some(n.parse().map_err(|_| err(w.at, format!("limit:{n}: not a number")))?);
+    } else {
+        return Ok(0);
+    }
+    Ok(1)
+}
+
+/// `field in X` at word `i`: its condition, and the words it took (none when it is
+/// not one).
+fn in_term(ws: &[Word], i: usize, s: &mut Search) -> Result<usize, SearchError> {
+    if !ws.get(i + 1).is_some_and(|n| !n.quoted && n.text.eq_ignore_ascii_case("in")) {
+        return Ok(0);
+    }
+    let Some(arg) = ws.get(i + 2) else {
+        return Err(err(ws[i].at, "`in` needs a CIDR or a list: ip_src_addr in 10.0.0.0/8"));
+    };
+    s.conditions.push(in_condition(&ws[i].text, arg, &mut s.params)?);
+    Ok(3)
+}
+
+/// Free text: a case-insensitive match in the target's text columns.
+fn free_text(text: &str, target: Target, params: &mut Vec<SqlValue>) -> String {
+    let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let cols: &[&str] = match target {
+        Target::Events => &["original_string"],
+        Target::Alerts => &["description", "rule.name", "designated_host", "rule"],
+    };
+    let ors: Vec<String> = cols.iter().map(|c| format!("CAST({} AS VARCHAR) ILIKE ? ESCAPE '\\'", ident(c))).collect();
+    for _ in cols {
+        params.push(pattern.clone().into());
+    }
+    format!("({})", ors.join(" OR "))
 }
 
 /// `field`, operator, value of a comparison word, if it is one.
@@ -446,7 +449,7 @@ mod tests {
         // A value with an injection attempt is only ever a parameter.
         let s = p("uri=\"x' OR 1=1 --\"");
         assert_eq!(s.params, vec![SqlValue::from("x' OR 1=1 --".to_owned())]);
-        assert!(!s.sql(10).contains("OR 1=1"));
+        assert!(!s.conditions.concat().contains("OR 1=1"));
     }
 
     #[test]
@@ -470,10 +473,9 @@ mod tests {
         let s = p("last 24h in:alerts sort:-count limit:5 cols:alert_id,count");
         assert_eq!(s.target, Target::Alerts);
         assert_eq!(s.params, vec![SqlValue::from(1_000_000_000_000i64 - 86_400_000)]);
-        assert_eq!(
-            s.sql(100),
-            "SELECT \"alert_id\", \"count\" FROM alerts WHERE \"timestamp\" >= ? ORDER BY \"count\" DESC NULLS LAST LIMIT 5"
-        );
+        assert_eq!(s.conditions, vec!["\"timestamp\" >= ?"]);
+        assert_eq!(s.sort, Some(("count".to_owned(), true)));
+        assert_eq!((s.limit, s.columns), (Some(5), vec!["alert_id".to_owned(), "count".to_owned()]));
         let s = p("since 2001-09-09 until 2001-09-10");
         assert_eq!(s.conditions, vec!["\"timestamp\" >= ?", "\"timestamp\" < ?"]);
     }

@@ -5,17 +5,15 @@
 //! The console runs two workers, so that a slow search does not hold up the queue,
 //! the detail page or a triage action.
 
-use super::app::{queue_sql, AlertColumns, Answer, Charts, Detail, Job, Request};
+use super::protocol::{field, short_time, Answer, Charts, Detail, Job, QueueSpec, Request, SEARCH_LIMIT};
+use super::queries::{self, queue_sql, AlertColumns};
 use super::search;
-use crate::store::{self, QueryError, QueryResult, Reader, SqlValue, Store};
+use crate::store::{self, QueryError, QueryResult, Reader, SqlValue, Store, TriageAction};
 use serde_json::Value;
 use std::io;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-
-/// Rows a search shows when it sets no `limit:`.
-pub const SEARCH_LIMIT: u64 = 1000;
 
 /// What a worker needs besides its reader.
 #[derive(Debug, Clone, Default)]
@@ -107,7 +105,7 @@ impl Ctx {
         if let Some(c) = &self.columns {
             return Ok(c.clone());
         }
-        let r = self.query("SELECT column_name FROM (DESCRIBE alerts)", &[])?;
+        let r = self.query(queries::ALERT_COLUMN_NAMES, &[])?;
         let names: Vec<String> = r.rows.iter().filter_map(|r| r.first().map(store::cell_text)).collect();
         let c = AlertColumns::from_names(&names);
         self.columns = Some(c.clone());
@@ -124,30 +122,15 @@ impl Ctx {
     }
 
     fn try_run(&mut self, job: Job) -> Result<Answer, String> {
+        // Each worker has its own reader: the one that runs searches sees what was
+        // ingested, compacted or pruned since, as the queue's does.
+        if self.reader.refresh_if_changed().map_err(|e| e.to_string())? {
+            self.columns = None;
+        }
         match job {
-            Job::Queue { spec, refresh } => {
-                if refresh {
-                    self.reader.refresh().map_err(|e| e.to_string())?;
-                    self.columns = None;
-                }
-                let cols = self.alert_columns()?;
-                let (sql, params) = queue_sql(&spec, &cols)?;
-                let damaged = self.reader.damaged().map(|(f, why)| format!("{f}: {why}")).collect();
-                Ok(Answer::Queue(self.query(&sql, &params)?, damaged))
-            }
+            Job::Queue { spec, refresh } => self.queue(&spec, refresh),
             Job::AlertDetail { alert_id } => Ok(Answer::Detail(self.alert_detail(&alert_id)?)),
-            Job::EventDetail { row } => {
-                // A search may have chosen few columns: the whole event by its guid.
-                let guid = super::app::field(&row, "guid");
-                let mut event = row;
-                if let Some(guid) = guid {
-                    let r = self.query("SELECT * FROM events WHERE guid = ? LIMIT 1", &[guid.into()])?;
-                    if !r.rows.is_empty() {
-                        event = fields(&r, 0);
-                    }
-                }
-                Ok(Answer::Detail(Detail { event, ..Default::default() }))
-            }
+            Job::EventDetail { row } => Ok(Answer::Detail(self.event_detail(row)?)),
             Job::Search { text, who, remember } => {
                 let s = search::parse(&text, crate::event::now_ms()).map_err(|e| format!("search: {e}"))?;
                 // One row more than is shown, to know that there are more.
@@ -160,22 +143,7 @@ impl Ctx {
             Job::Charts { text } => Ok(Answer::Charts(self.charts(text.as_deref())?)),
             Job::Triage(action) => {
                 let ids = store::record(self.reader.store(), &action).map_err(|e| e.to_string())?;
-                let mut what = Vec::new();
-                if let Some(s) = action.status {
-                    what.push(s.as_str().to_owned());
-                }
-                if action.comment.is_some() {
-                    what.push("comment".into());
-                }
-                if let Some(a) = &action.assignee {
-                    what.push(format!("assigned to {a}"));
-                }
-                match action.meta_alert.as_deref() {
-                    Some("") => what.push("ungrouped".into()),
-                    Some(m) => what.push(format!("grouped into {m}")),
-                    None => {}
-                }
-                Ok(Answer::Done(format!("{} on {} alert(s) by {}", what.join(", "), ids.len(), action.who)))
+                Ok(Answer::Done(triage_done(&action, ids.len())))
             }
             Job::SaveSearch { name, query, who } => {
                 store::append_search(self.reader.store(), &name, &query, "saved", &who).map_err(|e| e.to_string())?;
@@ -184,42 +152,55 @@ impl Ctx {
             Job::Searches => {
                 // The log may have been empty when the views were made.
                 self.reader.refresh().map_err(|e| e.to_string())?;
-                Ok(Answer::Searches(self.query(
-                    "SELECT kind, name, query, who, \"timestamp\" FROM (\
-                   SELECT *, row_number() OVER (PARTITION BY kind, CASE WHEN kind = 'saved' THEN name ELSE query END \
-                     ORDER BY \"timestamp\" DESC) AS n FROM searches) \
-                 WHERE n = 1 ORDER BY kind DESC, \"timestamp\" DESC LIMIT 200",
-                    &[],
-                )?))
+                Ok(Answer::Searches(self.query(queries::SEARCH_LIST, &[])?))
             }
             Job::Extract { community_id } => self.extract(&community_id).map(Answer::Done),
         }
     }
 
+    /// The queue; the store read again first when `refresh` (new segments, new
+    /// optional columns).
+    fn queue(&mut self, spec: &QueueSpec, refresh: bool) -> Result<Answer, String> {
+        if refresh {
+            self.reader.refresh().map_err(|e| e.to_string())?;
+            self.columns = None;
+        }
+        let cols = self.alert_columns()?;
+        let (sql, params) = queue_sql(spec, &cols)?;
+        let damaged = self.reader.damaged().map(|(f, why)| format!("{f}: {why}")).collect();
+        Ok(Answer::Queue(self.query(&sql, &params)?, damaged))
+    }
+
+    /// Event `guid`'s fields, when it is in the store.
+    fn event(&self, guid: String) -> Result<Option<Vec<(String, Value)>>, String> {
+        let r = self.query(queries::EVENT_BY_GUID, &[guid.into()])?;
+        Ok(if r.rows.is_empty() { None } else { Some(fields(&r, 0)) })
+    }
+
+    /// A search result's row: a search may have chosen few columns, so the whole
+    /// event by its guid.
+    fn event_detail(&self, row: Vec<(String, Value)>) -> Result<Detail, String> {
+        let event = match field(&row, "guid") {
+            Some(guid) => self.event(guid)?.unwrap_or(row),
+            None => row,
+        };
+        Ok(Detail { event, ..Default::default() })
+    }
+
     fn alert_detail(&self, alert_id: &str) -> Result<Detail, String> {
-        let a = self.query("SELECT * FROM alerts WHERE alert_id = ? LIMIT 1", &[alert_id.to_owned().into()])?;
+        let a = self.query(queries::ALERT_BY_ID, &[alert_id.to_owned().into()])?;
         if a.rows.is_empty() {
             return Err(format!("no alert {alert_id}"));
         }
         let alert = fields(&a, 0);
-        let mut event = Vec::new();
-        if let Some(guid) = super::app::field(&alert, "event_guid") {
-            let r = self.query("SELECT * FROM events WHERE guid = ? LIMIT 1", &[guid.into()])?;
-            if !r.rows.is_empty() {
-                event = fields(&r, 0);
-            }
-        }
-        let h = self.query(
-            "SELECT \"timestamp\", who, status, comment, assignee, meta_alert FROM triage \
-             WHERE alert_id = ? ORDER BY \"timestamp\", action_id",
-            &[alert_id.to_owned().into()],
-        )?;
+        let event = match field(&alert, "event_guid") {
+            Some(guid) => self.event(guid)?.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let h = self.query(queries::TRIAGE_HISTORY, &[alert_id.to_owned().into()])?;
         let mut group = Vec::new();
-        if let Some(meta) = super::app::field(&alert, "meta_alert") {
-            let g = self.query(
-                "SELECT alert_id FROM alerts WHERE meta_alert = ? AND alert_id <> ? ORDER BY alert_id LIMIT 50",
-                &[meta.into(), alert_id.to_owned().into()],
-            )?;
+        if let Some(meta) = field(&alert, "meta_alert") {
+            let g = self.query(queries::META_ALERT_GROUP, &[meta.into(), alert_id.to_owned().into()])?;
             group = g.rows.iter().filter_map(|r| r.first().map(store::cell_text)).collect();
         }
         Ok(Detail { alert_id: Some(alert_id.to_owned()), alert, event, history: h.rows, group })
@@ -235,16 +216,7 @@ impl Ctx {
             }
             None => ("alerts", String::new(), Vec::new(), "all alerts".to_owned()),
         };
-        let timeline = self.query(
-            &format!(
-                "WITH q AS (SELECT \"timestamp\" AS ts FROM {view}{cond}), \
-                 r AS (SELECT min(ts) AS lo, max(ts) AS hi FROM q) \
-                 SELECT lo + b * (hi - lo + 1) // 60 AS t, n FROM (\
-                   SELECT CAST(least(59, (ts - lo) * 60 // (hi - lo + 1)) AS BIGINT) AS b, count(*) AS n \
-                   FROM q, r WHERE ts IS NOT NULL GROUP BY b) , r ORDER BY b"
-            ),
-            &params,
-        )?;
+        let timeline = self.query(&queries::timeline_sql(view, &cond), &params)?;
         let timeline = timeline
             .rows
             .iter()
@@ -252,14 +224,7 @@ impl Ctx {
             .collect();
         let mut bars = Vec::new();
         let top = |ctx: &Ctx, col: &str, title: &str| -> Result<(String, Vec<(String, u64)>), String> {
-            let c = search::ident(col);
-            let r = ctx.query(
-                &format!(
-                    "SELECT CAST({c} AS VARCHAR) AS k, count(*) AS n FROM {view}{cond} GROUP BY 1 \
-                     ORDER BY n DESC, k LIMIT 10"
-                ),
-                &params,
-            )?;
+            let r = ctx.query(&queries::top_values_sql(view, &cond, col), &params)?;
             Ok((
                 title.to_owned(),
                 r.rows.iter().map(|r| (r.first().map(store::cell_text).unwrap_or_default(), count(r.get(1)))).collect(),
@@ -328,7 +293,22 @@ fn count(v: Option<&Value>) -> u64 {
     v.and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// `MM-DD HH:MM` in UTC.
-pub fn short_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%m-%d %H:%M").to_string()).unwrap_or_default()
+/// What to tell the user about a recorded triage action on `n` alerts.
+fn triage_done(action: &TriageAction, n: usize) -> String {
+    let mut what = Vec::new();
+    if let Some(s) = action.status {
+        what.push(s.as_str().to_owned());
+    }
+    if action.comment.is_some() {
+        what.push("comment".into());
+    }
+    if let Some(a) = &action.assignee {
+        what.push(format!("assigned to {a}"));
+    }
+    match action.meta_alert.as_deref() {
+        Some("") => what.push("ungrouped".into()),
+        Some(m) => what.push(format!("grouped into {m}")),
+        None => {}
+    }
+    format!("{} on {n} alert(s) by {}", what.join(", "), action.who)
 }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Sparkline};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let Some(c) = &app.charts else {
+    let Some(c) = &app.charts.charts else {
         frame.render_widget(Paragraph::new("counting…").style(dim(app)), area);
         return;
     };

@@ -3,7 +3,8 @@
 //! the history of status changes and comments.
 
 use super::{clean, dim, full_time, heading, score_style, value_text};
-use crate::hunt::app::{App, Detail};
+use crate::hunt::app::App;
+use crate::hunt::protocol::Detail;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -11,11 +12,11 @@ use ratatui::Frame;
 use serde_json::Value;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let lines = match &app.detail {
+    let lines = match &app.detail.detail {
         Some(d) => lines(d, app),
         None => vec![Line::styled("loading…", dim(app))],
     };
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((app.detail_scroll, 0)), area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((app.detail.scroll, 0)), area);
 }
 
 /// Field names shown in the alert's own section, in this order.
@@ -63,10 +64,18 @@ fn lines<'a>(d: &Detail, app: &App) -> Vec<Line<'a>> {
     if !triage.is_empty() {
         section(&mut out, app, "triage score", &triage);
     }
-    let intel = pick("threatintels.");
-    section(&mut out, app, "threat intel", &intel);
-    let enrich = pick("enrichments.");
-    section(&mut out, app, "enrichment (geo, asn, asset, network)", &enrich);
+    section(&mut out, app, "threat intel", &pick("threatintels."));
+    section(&mut out, app, "enrichment (geo, asn, asset, network)", &pick("enrichments."));
+    event_section(&mut out, app, d);
+    if d.alert_id.is_some() {
+        history(&mut out, app, &d.history);
+    }
+    out
+}
+
+/// The event's own fields (what the sections above did not show), or why there
+/// are none.
+fn event_section<'a>(out: &mut Vec<Line<'a>>, app: &App, d: &Detail) {
     if !d.event.is_empty() {
         let mut rest: Vec<(String, Value)> = d
             .event
@@ -77,40 +86,41 @@ fn lines<'a>(d: &Detail, app: &App) -> Vec<Line<'a>> {
             .cloned()
             .collect();
         rest.sort_by(|a, b| event_order(&a.0).cmp(&event_order(&b.0)).then_with(|| a.0.cmp(&b.0)));
-        section(&mut out, app, "event", &rest);
+        section(out, app, "event", &rest);
     } else if d.alert_id.is_some() {
         out.push(Line::raw(""));
         out.push(Line::styled("event", heading(app)));
         out.push(Line::styled("  the triggering event is not in this store", dim(app)));
     }
-    if d.alert_id.is_some() {
-        out.push(Line::raw(""));
-        out.push(Line::styled("history", heading(app)));
-        if d.history.is_empty() {
-            out.push(Line::styled("  NEW, never triaged", dim(app)));
-        }
-        for h in &d.history {
-            let get = |i: usize| h.get(i).map(value_text).unwrap_or_default();
-            let when = h.first().and_then(Value::as_i64).map(full_time).unwrap_or_default();
-            let mut what = Vec::new();
-            if !get(2).is_empty() {
-                what.push(get(2));
-            }
-            if !get(4).is_empty() {
-                what.push(format!("assigned to {}", get(4)));
-            }
-            match h.get(5) {
-                Some(Value::String(m)) if m.is_empty() => what.push("ungrouped".into()),
-                Some(Value::String(m)) => what.push(format!("grouped into {}", clean(m))),
-                _ => {}
-            }
-            if !get(3).is_empty() {
-                what.push(format!("\"{}\"", get(3)));
-            }
-            out.push(Line::raw(format!("  {when}  {}  {}", get(1), what.join("  "))));
-        }
+}
+
+/// The alert's triage history, one line per action.
+fn history<'a>(out: &mut Vec<Line<'a>>, app: &App, history: &[Vec<Value>]) {
+    out.push(Line::raw(""));
+    out.push(Line::styled("history", heading(app)));
+    if history.is_empty() {
+        out.push(Line::styled("  NEW, never triaged", dim(app)));
     }
-    out
+    for h in history {
+        let get = |i: usize| h.get(i).map(value_text).unwrap_or_default();
+        let when = h.first().and_then(Value::as_i64).map(full_time).unwrap_or_default();
+        let mut what = Vec::new();
+        if !get(2).is_empty() {
+            what.push(get(2));
+        }
+        if !get(4).is_empty() {
+            what.push(format!("assigned to {}", get(4)));
+        }
+        match h.get(5) {
+            Some(Value::String(m)) if m.is_empty() => what.push("ungrouped".into()),
+            Some(Value::String(m)) => what.push(format!("grouped into {}", clean(m))),
+            _ => {}
+        }
+        if !get(3).is_empty() {
+            what.push(format!("\"{}\"", get(3)));
+        }
+        out.push(Line::raw(format!("  {when}  {}  {}", get(1), what.join("  "))));
+    }
 }
 
 fn section<'a>(out: &mut Vec<Line<'a>>, app: &App, title: &str, fields: &[(String, Value)]) {

@@ -27,5 +27,5 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     for l in crate::hunt::SEARCH_HELP.lines() {
         lines.push(Line::raw(format!("  {l}")));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((app.help_scroll, 0)), area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((app.help.scroll, 0)), area);
 }

@@ -1,4 +1,6 @@
-//! Drawing: each screen renders the [`App`] state into a frame and nothing else.
+//! Drawing: each screen renders the [`App`] state into a frame and nothing else (the
+//! views read the app, its screens' state and the data it holds, never the worker
+//! or the queries).
 //! Every string that came from the store passes through [`crate::text::sanitize`]
 //! here (log data is hostile), and colour is only used when the app allows it.
 
@@ -59,23 +61,24 @@ fn title_bar(frame: &mut Frame, area: Rect, app: &App) {
     };
     let busy = if app.busy() { "  working…" } else { "" };
     let mut spans = vec![Span::styled(" metron hunt ", bold(app)), Span::raw(format!("─ {screen}{busy}"))];
-    if !app.damaged.is_empty() {
+    if !app.queue.damaged.is_empty() {
         // Part of the store cannot be read: every list may be partial.
-        let n = app.damaged.len();
+        let n = app.queue.damaged.len();
         let text = format!("  {n} damaged segment{} left out (store stats)", if n == 1 { "" } else { "s" });
         let style = if app.color { Style::default().fg(Color::Red) } else { Style::default() };
         spans.push(Span::styled(text, style.add_modifier(Modifier::BOLD)));
     }
     if app.screen == Screen::Queue {
-        let mut filt = format!("  sort:{}", app.spec.sort.name());
-        if !app.spec.show_closed {
+        let q = &app.queue;
+        let mut filt = format!("  sort:{}", q.spec.sort.name());
+        if !q.spec.show_closed {
             filt.push_str("  open only");
         }
-        if !app.spec.filter.is_empty() {
-            filt.push_str(&format!("  filter: {}", clean(&app.spec.filter)));
+        if !q.spec.filter.is_empty() {
+            filt.push_str(&format!("  filter: {}", clean(&q.spec.filter)));
         }
-        if !app.marked.is_empty() {
-            filt.push_str(&format!("  {} marked", app.marked.len()));
+        if !q.marked.is_empty() {
+            filt.push_str(&format!("  {} marked", q.marked.len()));
         }
         spans.push(Span::raw(filt));
     }

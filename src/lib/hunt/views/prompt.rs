@@ -39,9 +39,9 @@ pub fn draw_bottom(frame: &mut Frame, area: Rect, app: &App) {
 
 fn hint(app: &App) -> String {
     use crate::hunt::app::Screen;
-    let n = app.alerts.len();
+    let n = app.queue.alerts.len();
     match app.screen {
-        Screen::Queue if app.queue_more => {
+        Screen::Queue if app.queue.more => {
             format!("first {n} alerts (f narrows)  enter detail  s status  / search  ? help")
         }
         Screen::Queue => format!("{n} alerts  enter detail  s status  / search  f filter  ? help  q quit"),

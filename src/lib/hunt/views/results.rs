@@ -13,8 +13,8 @@ use serde_json::Value;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let [query, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     let mut where_ = String::new();
-    match &app.results {
-        None if app.want_search.is_some() => {
+    match &app.results.table {
+        None if app.pending.search.is_some() => {
             frame.render_widget(Paragraph::new("searching… (esc cancels)").style(dim(app)), body)
         }
         None => frame.render_widget(Paragraph::new("no results").style(dim(app)), body),
@@ -22,15 +22,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Some(r) => {
             // Only the chosen columns, from the scroll offset on; the whole row stays
             // for detail and pivots.
-            let chosen = app.shown_columns(r);
-            let from = app.result_offset.min(chosen.len().saturating_sub(1));
+            let chosen = app.results.shown_columns();
+            let from = app.results.offset.min(chosen.len().saturating_sub(1));
             let keep: Vec<usize> =
                 chosen[from..].iter().filter_map(|c| r.columns.iter().position(|n| n == c)).collect();
             let shown = QueryResult {
                 columns: keep.iter().map(|i| r.columns[*i].clone()).collect(),
                 rows: r.rows.iter().map(|row| keep.iter().map(|i| row[*i].clone()).collect()).collect(),
             };
-            let fit = table(frame, body, &shown, app.result_selected, body.width);
+            let fit = table(frame, body, &shown, app.results.selected, body.width);
             if from > 0 || fit < shown.columns.len() {
                 where_ = format!(" columns {}-{} of {} (h/l) ", from + 1, from + fit, chosen.len());
             }
@@ -39,7 +39,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     // The search on the left, where the table has scrolled to on the right.
     let [left, right] =
         Layout::horizontal([Constraint::Min(1), Constraint::Length(where_.chars().count() as u16)]).areas(query);
-    frame.render_widget(Paragraph::new(Line::from(format!("/ {}", clean(&app.search_text)))), left);
+    frame.render_widget(Paragraph::new(Line::from(format!("/ {}", clean(&app.results.text)))), left);
     frame.render_widget(Paragraph::new(Line::from(where_)).style(dim(app)), right);
 }
 
@@ -95,14 +95,14 @@ fn table(frame: &mut Frame, area: Rect, r: &QueryResult, selected: usize, width:
 }
 
 pub fn draw_searches(frame: &mut Frame, area: Rect, app: &App) {
-    match &app.searches {
+    match &app.searches.list {
         None => frame.render_widget(Paragraph::new("loading…").style(dim(app)), area),
         Some(r) if r.rows.is_empty() => frame.render_widget(
             Paragraph::new("no saved or recent searches yet (/ searches, w saves)").style(dim(app)),
             area,
         ),
         Some(r) => {
-            table(frame, area, r, app.searches_selected, area.width);
+            table(frame, area, r, app.searches.selected, area.width);
         }
     }
 }
