@@ -3,7 +3,7 @@
 //! damage reported as the packet number and offset where reading had to stop.
 
 use pcap_parser::pcapng::Block;
-use pcap_parser::traits::PcapNGPacketBlock;
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{PcapBlockOwned, PcapError};
 use std::io::Read;
 
@@ -78,131 +78,14 @@ pub fn read_packets(
     reader: Box<dyn Read + Send>,
     mut on_packet: impl FnMut(&RawPacket<'_>) -> Next,
 ) -> Result<u64, ReadError> {
-    let mut inner = match pcap_parser::create_reader(BUFFER, reader) {
-        Ok(r) => r,
-        Err(PcapError::Eof) => return Err(header_error("empty file: not a pcap or pcapng capture")),
-        Err(PcapError::HeaderNotRecognized) => {
-            return Err(header_error("not a pcap or pcapng capture (unknown file header)"))
-        }
-        Err(PcapError::Incomplete(_)) | Err(PcapError::UnexpectedEof) => {
-            return Err(header_error("file ends inside the capture's file header"))
-        }
-        Err(e) => return Err(header_error(&format!("cannot read the capture's file header: {e:?}"))),
-    };
-    let mut pos: u64 = 0;
-    let mut number: u64 = 0;
-    let mut legacy: Option<(i32, bool)> = None;
-    let mut big_endian = false;
-    let mut interfaces: Vec<Interface> = Vec::new();
-    let mut stopped = false;
+    let mut inner = open(reader)?;
+    let mut file = FileState::default();
     loop {
         let step = match inner.next() {
-            Ok((len, block)) => match block {
-                PcapBlockOwned::LegacyHeader(h) => {
-                    legacy = Some((h.network.0, h.is_nanosecond_precision()));
-                    big_endian = h.is_bigendian();
-                    Step::Consume(len)
-                }
-                PcapBlockOwned::Legacy(b) => {
-                    number += 1;
-                    let (linktype, nanos) = legacy.unwrap_or((1, false));
-                    if b.caplen > MAX_RECORD {
-                        Step::Fail(format!(
-                            "record length {} is over the {MAX_RECORD}-byte maximum: the file is damaged",
-                            b.caplen
-                        ))
-                    } else {
-                        let frac = if nanos { i64::from(b.ts_usec) } else { i64::from(b.ts_usec) * 1000 };
-                        let pkt = RawPacket {
-                            ts_ns: i64::from(b.ts_sec) * 1_000_000_000 + frac,
-                            orig_len: b.origlen,
-                            linktype,
-                            data: b.data,
-                            number,
-                            offset: pos,
-                        };
-                        stopped = on_packet(&pkt) == Next::Stop;
-                        Step::Consume(len)
-                    }
-                }
-                PcapBlockOwned::NG(Block::SectionHeader(_)) => {
-                    // A new section starts over with its own interfaces.
-                    interfaces.clear();
-                    Step::Consume(len)
-                }
-                PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                    interfaces.push(Interface {
-                        linktype: idb.linktype.0,
-                        resolution: idb.ts_resolution().unwrap_or(1_000_000).max(1),
-                        offset_secs: idb.ts_offset(),
-                    });
-                    Step::Consume(len)
-                }
-                PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                    number += 1;
-                    match interfaces.get(epb.if_id as usize) {
-                        None => Step::Fail(format!("packet names interface {} that was never described", epb.if_id)),
-                        Some(_) if epb.caplen > MAX_RECORD => Step::Fail(format!(
-                            "record length {} is over the {MAX_RECORD}-byte maximum: the file is damaged",
-                            epb.caplen
-                        )),
-                        Some(ifc) => {
-                            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                            let pkt = RawPacket {
-                                ts_ns: ng_time(units, ifc),
-                                orig_len: epb.orig_len(),
-                                linktype: ifc.linktype,
-                                data: epb.packet_data(),
-                                number,
-                                offset: pos,
-                            };
-                            stopped = on_packet(&pkt) == Next::Stop;
-                            Step::Consume(len)
-                        }
-                    }
-                }
-                PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                    number += 1;
-                    match interfaces.first() {
-                        None => Step::Fail("simple packet block before any interface description".into()),
-                        Some(ifc) => {
-                            let pkt = RawPacket {
-                                ts_ns: 0,
-                                orig_len: spb.origlen,
-                                linktype: ifc.linktype,
-                                data: spb.packet_data(),
-                                number,
-                                offset: pos,
-                            };
-                            stopped = on_packet(&pkt) == Next::Stop;
-                            Step::Consume(len)
-                        }
-                    }
-                }
-                PcapBlockOwned::NG(_) => Step::Consume(len),
-            },
-            Err(PcapError::Eof) => Step::Done,
-            Err(PcapError::Incomplete(_)) => Step::Refill,
-            Err(PcapError::UnexpectedEof) => {
-                number += 1;
-                Step::Fail("the file ends inside this packet's record: truncated capture".into())
-            }
-            Err(PcapError::BufferTooSmall) => {
-                number += 1;
-                Step::Fail(match claimed_length(inner.data(), legacy.map(|_| big_endian)) {
-                    Some(n) => {
-                        format!("record claims {n} bytes, over the {MAX_RECORD}-byte maximum: the file is damaged")
-                    }
-                    None => "record is larger than any packet can be: the file is damaged".into(),
-                })
-            }
-            Err(PcapError::ReadError) => {
-                number += 1;
-                Step::Fail("read error (damaged or truncated compressed file?)".into())
-            }
+            Ok((len, block)) => file.block(len, block, &mut on_packet),
             Err(e) => {
-                number += 1;
-                Step::Fail(format!("record cannot be parsed ({e:?}): the file is damaged"))
+                let trouble = Trouble::of(e);
+                file.damage(trouble, inner.data())
             }
         };
         match step {
@@ -210,20 +93,160 @@ pub fn read_packets(
                 // The buffer is shifted only when it is refilled (then what is left is
                 // less than one record), not every time half of it has been read.
                 inner.consume_noshift(len);
-                pos += len as u64;
-                if stopped {
-                    return Ok(number);
+                file.pos += len as u64;
+                if file.stopped {
+                    return Ok(file.number);
                 }
             }
             Step::Refill => {
                 if let Err(e) = inner.refill() {
-                    return Err(ReadError { packet: number + 1, offset: pos, message: format!("read error: {e:?}") });
+                    let message = format!("read error: {e:?}");
+                    return Err(ReadError { packet: file.number + 1, offset: file.pos, message });
                 }
             }
-            Step::Done => return Ok(number),
-            Step::Fail(message) => return Err(ReadError { packet: number, offset: pos, message }),
+            Step::Done => return Ok(file.number),
+            Step::Fail(message) => return Err(ReadError { packet: file.number, offset: file.pos, message }),
         }
     }
+}
+
+/// pcap-parser's reader for a file, or why its file header cannot be read.
+fn open(reader: Box<dyn Read + Send>) -> Result<Box<dyn PcapReaderIterator + Send>, ReadError> {
+    match pcap_parser::create_reader(BUFFER, reader) {
+        Ok(r) => Ok(r),
+        Err(PcapError::Eof) => Err(header_error("empty file: not a pcap or pcapng capture")),
+        Err(PcapError::HeaderNotRecognized) => Err(header_error("not a pcap or pcapng capture (unknown file header)")),
+        Err(PcapError::Incomplete(_)) | Err(PcapError::UnexpectedEof) => {
+            Err(header_error("file ends inside the capture's file header"))
+        }
+        Err(e) => Err(header_error(&format!("cannot read the capture's file header: {e:?}"))),
+    }
+}
+
+/// What reading one file has learned so far: where it is, how many packets it has
+/// read, the legacy header's link type and precision, pcapng's interfaces.
+#[derive(Default)]
+struct FileState {
+    pos: u64,
+    number: u64,
+    legacy: Option<(i32, bool)>,
+    big_endian: bool,
+    interfaces: Vec<Interface>,
+    stopped: bool,
+}
+
+impl FileState {
+    /// One block of `len` bytes.
+    fn block(
+        &mut self,
+        len: usize,
+        block: PcapBlockOwned<'_>,
+        on_packet: &mut impl FnMut(&RawPacket<'_>) -> Next,
+    ) -> Step {
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                self.legacy = Some((h.network.0, h.is_nanosecond_precision()));
+                self.big_endian = h.is_bigendian();
+            }
+            PcapBlockOwned::Legacy(b) => {
+                self.number += 1;
+                if let Some(fail) = too_long(b.caplen) {
+                    return fail;
+                }
+                let (linktype, nanos) = self.legacy.unwrap_or((1, false));
+                let frac = if nanos { i64::from(b.ts_usec) } else { i64::from(b.ts_usec) * 1000 };
+                let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac;
+                self.hand_over(ts_ns, b.origlen, linktype, b.data, on_packet);
+            }
+            // A new section starts over with its own interfaces.
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => self.interfaces.clear(),
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => self.interfaces.push(Interface {
+                linktype: idb.linktype.0,
+                resolution: idb.ts_resolution().unwrap_or(1_000_000).max(1),
+                offset_secs: idb.ts_offset(),
+            }),
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                self.number += 1;
+                let Some(&ifc) = self.interfaces.get(epb.if_id as usize) else {
+                    return Step::Fail(format!("packet names interface {} that was never described", epb.if_id));
+                };
+                if let Some(fail) = too_long(epb.caplen) {
+                    return fail;
+                }
+                let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                self.hand_over(ng_time(units, &ifc), epb.orig_len(), ifc.linktype, epb.packet_data(), on_packet);
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                self.number += 1;
+                let Some(&ifc) = self.interfaces.first() else {
+                    return Step::Fail("simple packet block before any interface description".into());
+                };
+                self.hand_over(0, spb.origlen, ifc.linktype, spb.packet_data(), on_packet);
+            }
+            PcapBlockOwned::NG(_) => {}
+        }
+        Step::Consume(len)
+    }
+
+    fn hand_over(
+        &mut self,
+        ts_ns: i64,
+        orig_len: u32,
+        linktype: i32,
+        data: &[u8],
+        on_packet: &mut impl FnMut(&RawPacket<'_>) -> Next,
+    ) {
+        let pkt = RawPacket { ts_ns, orig_len, linktype, data, number: self.number, offset: self.pos };
+        self.stopped = on_packet(&pkt) == Next::Stop;
+    }
+
+    /// What a reader error means here: the end, more bytes to read, or damage (said
+    /// with what the damaged record's header claims, where it can be read).
+    fn damage(&mut self, trouble: Trouble, buffered: &[u8]) -> Step {
+        let fail = match trouble {
+            Trouble::End => return Step::Done,
+            Trouble::Incomplete => return Step::Refill,
+            Trouble::Truncated => "the file ends inside this packet's record: truncated capture".into(),
+            Trouble::TooLarge => match claimed_length(buffered, self.legacy.map(|_| self.big_endian)) {
+                Some(n) => format!("record claims {n} bytes, over the {MAX_RECORD}-byte maximum: the file is damaged"),
+                None => "record is larger than any packet can be: the file is damaged".into(),
+            },
+            Trouble::Read => "read error (damaged or truncated compressed file?)".into(),
+            Trouble::Other(e) => format!("record cannot be parsed ({e}): the file is damaged"),
+        };
+        self.number += 1;
+        Step::Fail(fail)
+    }
+}
+
+/// pcap-parser's error, without its borrow of the reader's buffer.
+enum Trouble {
+    End,
+    Incomplete,
+    Truncated,
+    TooLarge,
+    Read,
+    Other(String),
+}
+
+impl Trouble {
+    fn of(e: PcapError<&[u8]>) -> Trouble {
+        match e {
+            PcapError::Eof => Trouble::End,
+            PcapError::Incomplete(_) => Trouble::Incomplete,
+            PcapError::UnexpectedEof => Trouble::Truncated,
+            PcapError::BufferTooSmall => Trouble::TooLarge,
+            PcapError::ReadError => Trouble::Read,
+            e => Trouble::Other(format!("{e:?}")),
+        }
+    }
+}
+
+/// A record longer than any packet can be: damage.
+fn too_long(caplen: u32) -> Option<Step> {
+    (caplen > MAX_RECORD).then(|| {
+        Step::Fail(format!("record length {caplen} is over the {MAX_RECORD}-byte maximum: the file is damaged"))
+    })
 }
 
 fn header_error(message: &str) -> ReadError {

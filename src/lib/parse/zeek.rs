@@ -236,9 +236,47 @@ impl ZeekParser {
     }
 
     fn write_tsv_ndjson_inner(&self, line: &str, out: &mut Vec<u8>) -> Option<()> {
-        let sep = self.separator.as_str();
-        // Fields are short: a plain byte loop finds the next tab sooner than a searcher.
-        let values: Box<dyn Iterator<Item = &str>> = match sep.as_bytes() {
+        let mut found = 0;
+        let mut ms = None;
+        let mut first = true;
+        let mut tuple = Tuple::default();
+        out.push(b'{');
+        for (i, value) in self.split_fields(line).enumerate() {
+            found += 1;
+            let col = self.columns.get(i)?;
+            if Some(i) == self.ts_index {
+                ms = Some(epoch_ms_from_secs_str(value)?);
+                write_key(out, &mut first, fields::TIMESTAMP);
+                write_json(out, &ms?)?;
+            }
+            if value == self.unset_field {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&col.key_json);
+            if col.container {
+                self.write_container(out, col, value)?;
+            } else {
+                write_field(out, col, value, &mut tuple)?;
+            }
+        }
+        if found != self.columns.len() {
+            return None;
+        }
+        ms?;
+        self.write_standard(out, &mut first, line, tuple)?;
+        out.extend_from_slice(b"}\n");
+        Some(())
+    }
+
+    /// A TSV line's fields. Fields are short: a plain byte loop finds the next tab
+    /// sooner than a searcher.
+    #[inline]
+    fn split_fields<'a>(&'a self, line: &'a str) -> Box<dyn Iterator<Item = &'a str> + 'a> {
+        match self.separator.as_bytes() {
             [c] if c.is_ascii() => {
                 let c = *c;
                 let bytes = line.as_bytes();
@@ -256,111 +294,59 @@ impl ZeekParser {
                     field
                 }))
             }
-            _ => Box::new(line.split(sep)),
-        };
-        let mut found = 0;
-        let mut ms = None;
-        let mut first = true;
-        let (mut src, mut dst, mut proto) = (None, None, None);
-        let (mut sport, mut dport) = (None, None);
-        out.push(b'{');
-        for (i, value) in values.enumerate() {
-            found += 1;
-            let col = self.columns.get(i)?;
-            if Some(i) == self.ts_index {
-                ms = Some(epoch_ms_from_secs_str(value)?);
-                write_key(out, &mut first, fields::TIMESTAMP);
-                write_json(out, &ms?)?;
-            }
-            if value == self.unset_field {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(&col.key_json);
-            if col.container {
-                out.push(b'[');
-                if value != self.empty_field {
-                    for (j, item) in value.split(self.set_separator.as_str()).enumerate() {
-                        if j > 0 {
-                            out.push(b',');
-                        }
-                        write_value(out, col, item)?;
-                    }
+            _ => Box::new(line.split(self.separator.as_str())),
+        }
+    }
+
+    /// A set or vector as a JSON array of its items.
+    #[inline]
+    fn write_container(&self, out: &mut Vec<u8>, col: &Column, value: &str) -> Option<()> {
+        out.push(b'[');
+        if value != self.empty_field {
+            for (j, item) in value.split(self.set_separator.as_str()).enumerate() {
+                if j > 0 {
+                    out.push(b',');
                 }
-                out.push(b']');
-                continue;
-            }
-            match col.name.as_str() {
-                fields::IP_SRC_ADDR | fields::IP_DST_ADDR if col.kind == Kind::Str => {
-                    let text: std::borrow::Cow<'_, str> =
-                        if value.contains('\\') { unescape(value).into() } else { value.into() };
-                    let trimmed = text.trim();
-                    let ip: std::net::IpAddr = trimmed.parse().ok()?;
-                    // As `canonical_ip`: dotted IPv4 that parses is canonical already.
-                    match ip {
-                        std::net::IpAddr::V4(_) => write_str(out, trimmed)?,
-                        std::net::IpAddr::V6(v6) => write_str(out, &v6.to_string())?,
-                    }
-                    if col.name == fields::IP_SRC_ADDR {
-                        src = Some(ip);
-                    } else {
-                        dst = Some(ip);
-                    }
-                }
-                fields::IP_SRC_PORT | fields::IP_DST_PORT if col.kind == Kind::Int => {
-                    let port: u64 = value.parse().ok()?;
-                    write_json(out, &port)?;
-                    let port = u16::try_from(port).ok();
-                    if col.name == fields::IP_SRC_PORT {
-                        sport = port;
-                    } else {
-                        dport = port;
-                    }
-                }
-                "proto" if col.kind == Kind::Str => {
-                    let text = if value.contains('\\') { unescape(value) } else { value.to_owned() };
-                    write_str(out, &text)?;
-                    proto = Some(text);
-                }
-                _ => write_value(out, col, value)?,
+                write_value(out, col, item)?;
             }
         }
-        if found != self.columns.len() {
-            return None;
-        }
-        ms?;
+        out.push(b']');
+        Some(())
+    }
+
+    /// The fields every event gets after the log's own: `protocol` (where the log
+    /// has none but is a TCP log), `source.type`, `original_string`, `guid`, and
+    /// `community_id` when the 5-tuple is whole.
+    #[inline]
+    fn write_standard(&self, out: &mut Vec<u8>, first: &mut bool, line: &str, tuple: Tuple) -> Option<()> {
         let tcp_log = self.source_type.strip_prefix("zeek.").is_some_and(|log| TCP_LOGS.contains(&log));
-        let protocol = match proto {
+        let protocol = match tuple.proto {
             Some(p) => Some(p),
-            None if tcp_log && sport.is_some() => Some("tcp".to_owned()),
+            None if tcp_log && tuple.sport.is_some() => Some("tcp".to_owned()),
             None => None,
         };
         if let Some(p) = &protocol {
-            write_key(out, &mut first, fields::PROTOCOL);
+            write_key(out, first, fields::PROTOCOL);
             write_str(out, p)?;
         }
-        write_key(out, &mut first, fields::SOURCE_TYPE);
+        write_key(out, first, fields::SOURCE_TYPE);
         write_str(out, &self.source_type)?;
-        write_key(out, &mut first, fields::ORIGINAL_STRING);
+        write_key(out, first, fields::ORIGINAL_STRING);
         write_str(out, line)?;
-        write_key(out, &mut first, fields::GUID);
+        write_key(out, first, fields::GUID);
         write_str(out, &crate::event::new_guid())?;
         if let (Some(src), Some(dst), Some(number)) =
-            (src, dst, protocol.as_deref().and_then(crate::event::protocol_number))
+            (tuple.src, tuple.dst, protocol.as_deref().and_then(crate::event::protocol_number))
         {
-            let ports = match (sport, dport) {
+            let ports = match (tuple.sport, tuple.dport) {
                 (Some(s), Some(d)) => Some((s, d)),
                 _ => None,
             };
             if !(matches!(number, 6 | 17 | 132 | 1 | 58) && ports.is_none()) {
-                write_key(out, &mut first, fields::COMMUNITY_ID);
+                write_key(out, first, fields::COMMUNITY_ID);
                 write_str(out, &crate::event::community_id(0, src, dst, number, ports))?;
             }
         }
-        out.extend_from_slice(b"}\n");
         Some(())
     }
 
@@ -475,6 +461,56 @@ impl Parser for ZeekParser {
     fn write_ndjson(&mut self, line: &str, out: &mut Vec<u8>) -> bool {
         self.direct && !matches!(line.as_bytes().first(), None | Some(b'#' | b'{')) && self.write_tsv_ndjson(line, out)
     }
+}
+
+/// What the standard fields of a TSV line said, for the fields written after them.
+#[derive(Default)]
+struct Tuple {
+    src: Option<std::net::IpAddr>,
+    dst: Option<std::net::IpAddr>,
+    proto: Option<String>,
+    sport: Option<u16>,
+    dport: Option<u16>,
+}
+
+/// One field's value: addresses in canonical form and ports kept for the 5-tuple.
+#[inline]
+fn write_field(out: &mut Vec<u8>, col: &Column, value: &str, tuple: &mut Tuple) -> Option<()> {
+    match col.name.as_str() {
+        fields::IP_SRC_ADDR | fields::IP_DST_ADDR if col.kind == Kind::Str => {
+            let text: std::borrow::Cow<'_, str> =
+                if value.contains('\\') { unescape(value).into() } else { value.into() };
+            let trimmed = text.trim();
+            let ip: std::net::IpAddr = trimmed.parse().ok()?;
+            // As `canonical_ip`: dotted IPv4 that parses is canonical already.
+            match ip {
+                std::net::IpAddr::V4(_) => write_str(out, trimmed)?,
+                std::net::IpAddr::V6(v6) => write_str(out, &v6.to_string())?,
+            }
+            if col.name == fields::IP_SRC_ADDR {
+                tuple.src = Some(ip);
+            } else {
+                tuple.dst = Some(ip);
+            }
+        }
+        fields::IP_SRC_PORT | fields::IP_DST_PORT if col.kind == Kind::Int => {
+            let port: u64 = value.parse().ok()?;
+            write_json(out, &port)?;
+            let port = u16::try_from(port).ok();
+            if col.name == fields::IP_SRC_PORT {
+                tuple.sport = port;
+            } else {
+                tuple.dport = port;
+            }
+        }
+        "proto" if col.kind == Kind::Str => {
+            let text = if value.contains('\\') { unescape(value) } else { value.to_owned() };
+            write_str(out, &text)?;
+            tuple.proto = Some(text);
+        }
+        _ => write_value(out, col, value)?,
+    }
+    Some(())
 }
 
 fn write_key(out: &mut Vec<u8>, first: &mut bool, key: &str) {
