@@ -2,9 +2,14 @@
 
 export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/metron-target")
 
-# the whole test suite (what CI runs; `live` needs libpcap-dev)
+# the whole test suite (what CI runs); live capture needs libpcap-dev
 test:
-    cargo test --features live
+    cargo test
+    cargo test --features live --test live
+
+# run one fuzz target for a while (cargo install cargo-fuzz; nightly): just fuzz parse 600
+fuzz target seconds="600":
+    cd fuzz && cargo +nightly fuzz run {{target}} -- -max_total_time={{seconds}}
 
 fmt:
     cargo fmt

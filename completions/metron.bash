@@ -896,13 +896,17 @@ _metron() {
             return 0
             ;;
         metron__subcmd__label)
-            opts="-o -F -q -h -V --intel --check --no-reload --output --errors --follow --max-line-bytes --config --color --quiet --help --version"
+            opts="-o -F -q -h -V --intel --check --max-stix-bytes --no-reload --output --errors --follow --max-line-bytes --config --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --intel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-stix-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

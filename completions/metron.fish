@@ -132,6 +132,7 @@ complete -c metron -n "__fish_metron_using_subcommand enrich" -s q -l quiet -d '
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand label" -l intel -d 'Intel file or directory, PATH or FORMAT:PATH (repeatable; replaces [label] intel)' -r
+complete -c metron -n "__fish_metron_using_subcommand label" -l max-stix-bytes -d 'Do not reload intel files when they change. Largest STIX file read, decompressed (K, M, G) [default: 128M]' -r
 complete -c metron -n "__fish_metron_using_subcommand label" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand label" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand label" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
@@ -140,7 +141,7 @@ complete -c metron -n "__fish_metron_using_subcommand label" -l color -d 'When t
 always\t''
 never\t''"
 complete -c metron -n "__fish_metron_using_subcommand label" -l check -d 'Load the intel and triage rules, report what each file gives, and exit (1 if anything could not be used)'
-complete -c metron -n "__fish_metron_using_subcommand label" -l no-reload -d 'Do not reload intel files when they change'
+complete -c metron -n "__fish_metron_using_subcommand label" -l no-reload
 complete -c metron -n "__fish_metron_using_subcommand label" -s F -l follow -d 'Keep reading: growing files, and new files in named directories (survives rotation)'
 complete -c metron -n "__fish_metron_using_subcommand label" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand label" -s h -l help -d 'Print help'

@@ -11,6 +11,7 @@ pub mod enrich;
 pub mod error;
 pub mod event;
 pub mod expr;
+pub mod fuzz;
 pub mod gen;
 pub mod hunt;
 pub mod io;

@@ -12,9 +12,14 @@ pub fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
 }
 
-/// The binary in a clean environment: no user config, no NO_COLOR.
+/// The binary in a clean environment: no user config, no NO_COLOR. `METRON_BIN`
+/// names another build to run the black-box tests against (an older one, to see a
+/// reproduction fail there).
 pub fn metron() -> Command {
-    let mut cmd = Command::cargo_bin("metron").expect("the metron binary");
+    let mut cmd = match std::env::var_os("METRON_BIN") {
+        Some(bin) => Command::new(bin),
+        None => Command::cargo_bin("metron").expect("the metron binary"),
+    };
     cmd.env_remove("NO_COLOR")
         .env_remove("METRON_CONFIG")
         .env("XDG_CONFIG_HOME", "/nonexistent")

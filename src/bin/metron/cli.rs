@@ -508,6 +508,10 @@ pub struct LabelArgs {
     pub check: bool,
 
     /// Do not reload intel files when they change.
+    /// Largest STIX file read, decompressed (K, M, G) [default: 128M].
+    #[arg(long, value_name = "SIZE")]
+    pub max_stix_bytes: Option<String>,
+
     #[arg(long)]
     pub no_reload: bool,
 

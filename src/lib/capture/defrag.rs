@@ -154,7 +154,7 @@ impl Defrag {
 
 fn finish(p: Pending, complete: bool) -> Datagram {
     let mut decoded = p.decoded;
-    decoded.ip_len = p.members.iter().map(|m| m.ip_len).sum();
+    decoded.ip_len = p.members.iter().fold(0u32, |total, m| total.saturating_add(m.ip_len));
     if complete {
         if let Some(buf) = p.buf {
             let (data, _) = buf.take_bufs();

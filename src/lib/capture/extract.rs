@@ -93,11 +93,15 @@ pub fn read_flows(path: &Path) -> Result<Vec<FlowSel>, ExtractError> {
         let (Some(src), Some(dst)) = (addr("ip_src_addr"), addr("ip_dst_addr")) else {
             return Err(err("not a flow record (no ip_src_addr and ip_dst_addr)"));
         };
-        let start_ns =
-            num("timestamp_us").map(|u| u * 1000).or(num("timestamp").map(|m| m * 1_000_000)).unwrap_or(i64::MIN);
+        // Times from a file: saturating, so that a hostile value widens the window
+        // instead of overflowing.
+        let start_ns = num("timestamp_us")
+            .map(|u| u.saturating_mul(1000))
+            .or(num("timestamp").map(|m| m.saturating_mul(1_000_000)))
+            .unwrap_or(i64::MIN);
         let end_ns = num("end_time_us")
-            .map(|u| u * 1000 + 999)
-            .or(num("end_time").map(|m| m * 1_000_000 + 999_999))
+            .map(|u| u.saturating_mul(1000).saturating_add(999))
+            .or(num("end_time").map(|m| m.saturating_mul(1_000_000).saturating_add(999_999)))
             .unwrap_or(i64::MAX);
         let proto = num("ip_proto")
             .and_then(|p| u8::try_from(p).ok())
@@ -348,7 +352,7 @@ fn read_at_offsets(path: &Path, offsets: &[u64], mut each: impl FnMut(Picked)) -
         let frac = i64::from(u32_at(&rec, 4));
         let ts_ns = i64::from(u32_at(&rec, 0)) * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
         each(Picked { ts_ns, orig_len: u32_at(&rec, 12), linktype, data });
-        pos = off + 16 + u64::from(caplen);
+        pos = off.saturating_add(16 + u64::from(caplen));
     }
     Ok(())
 }

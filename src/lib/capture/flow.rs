@@ -610,7 +610,7 @@ fn record(f: &Flow, reason: EndReason) -> Event {
     put("end_time", Value::from(f.last_ns.div_euclid(1_000_000)));
     put("timestamp_us", Value::from(f.first_ns.div_euclid(1000)));
     put("end_time_us", Value::from(f.last_ns.div_euclid(1000)));
-    let micros = (f.last_ns - f.first_ns) / 1000;
+    let micros = f.last_ns.saturating_sub(f.first_ns) / 1000;
     put("duration", Value::from(micros as f64 / 1e6));
     let tuple = Tuple {
         src: f.src,

@@ -88,7 +88,7 @@ impl CaptureConfig {
                 problems.push(format!("{key}: {e}"));
             }
         }
-        if let Some(Err(e)) = self.rotate_size.as_deref().map(writer::parse_size) {
+        if let Some(Err(e)) = self.rotate_size.as_deref().map(crate::io::parse_size) {
             problems.push(format!("rotate_size: {e}"));
         }
         if self.snaplen.is_some_and(|s| s <= 0) {

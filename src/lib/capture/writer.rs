@@ -86,9 +86,18 @@ pub fn write_record(w: &mut dyn Write, ts_ns: i64, orig_len: u32, data: &[u8]) -
 }
 
 impl PcapWriter {
+    /// Packets are private (payloads, credentials): the folder is made readable by its
+    /// owner only (0700), and each file is new (0600), never an existing file or
+    /// whatever a link at its name points to.
     pub fn new(settings: WriteSettings) -> io::Result<PcapWriter> {
-        std::fs::create_dir_all(&settings.dir)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", settings.dir.display())))?;
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            dir.mode(0o700);
+        }
+        dir.create(&settings.dir).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", settings.dir.display())))?;
         Ok(PcapWriter { settings, current: None, names: Vec::new(), packets: 0 })
     }
 
@@ -121,12 +130,18 @@ impl PcapWriter {
         let ext = if self.settings.zstd { "pcap.zst" } else { "pcap" };
         let mut name = format!("{stem}.{ext}");
         let mut n = 1;
-        while self.settings.dir.join(&name).exists() {
-            name = format!("{stem}-{n}.{ext}");
-            n += 1;
-        }
-        let path = self.settings.dir.join(&name);
-        let file = File::create(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let file = loop {
+            let path = self.settings.dir.join(&name);
+            match new_private_file(&path) {
+                Ok(file) => break file,
+                // Taken (a file, or a link, dangling or not): the next name.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 10_000 => {
+                    name = format!("{stem}-{n}.{ext}");
+                    n += 1;
+                }
+                Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+            }
+        };
         let file = BufWriter::with_capacity(256 * 1024, file);
         let mut sink = if self.settings.zstd { Sink::Zstd(zstd::Encoder::new(file, 3)?) } else { Sink::Plain(file) };
         sink.writer().write_all(&file_header(linktype))?;
@@ -165,20 +180,17 @@ impl PcapWriter {
     }
 }
 
-/// Parses `1G`, `256M`, `64K` or plain bytes (powers of 1024).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("{text:?} is not a size (1G, 256M, 64K)"))?;
-    let mult: u64 = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1 << 10,
-        "M" | "MB" | "MIB" => 1 << 20,
-        "G" | "GB" | "GIB" => 1 << 30,
-        _ => return Err(format!("{text:?} is not a size (1G, 256M, 64K)")),
-    };
-    n.checked_mul(mult).filter(|&b| b > 0).ok_or_else(|| format!("{text:?} is not a size (1G, 256M, 64K)"))
+/// A file that did not exist (`O_CREAT|O_EXCL`: a link at the name is not followed),
+/// readable and writable by its owner only.
+fn new_private_file(path: &std::path::Path) -> io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
 }
 
 /// `metron-20260101T000000.123456Z`: the UTC time of the first packet, to the microsecond.

@@ -204,67 +204,63 @@ impl FeedConfig {
         };
         let mut problems = Vec::new();
         if let Some(c) = &self.columns {
-            t.columns = match c {
-                Columns::List(names) => names.clone(),
-                Columns::Map(m) => {
-                    let width = m.values().max().map_or(0, |w| w + 1);
-                    let mut names = vec![String::new(); width];
-                    for (name, &i) in m {
-                        names[i] = name.clone();
-                    }
-                    names
-                }
-            };
+            t.columns = c.names();
             // Explicit columns describe the data: no header line needs to name them.
             if self.header.is_none() && t.format == "csv" {
                 t.header = false;
             }
         }
-        let find = |c: &Column, what: &str, problems: &mut Vec<String>| -> Option<usize> {
+        self.resolve_columns(&mut t, &mut problems);
+        self.resolve_syntax(&mut t, &mut problems);
+        if problems.is_empty() {
+            Ok(Format::Table(t))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The indicator, type, name, labels and to_ids columns, by index or by name.
+    fn resolve_columns(&self, t: &mut TableSpec, problems: &mut Vec<String>) {
+        let columns = t.columns.clone();
+        let find = |c: &Column, what: &str| -> Result<usize, String> {
             match c {
-                Column::Index(i) => Some(*i),
-                Column::Name(n) => {
-                    let at = t.columns.iter().position(|c| c == n);
-                    if at.is_none() {
-                        problems.push(format!("{what} {n:?} is not among the columns {:?}", t.columns));
-                    }
-                    at
-                }
+                Column::Index(i) => Ok(*i),
+                Column::Name(n) => columns
+                    .iter()
+                    .position(|c| c == n)
+                    .ok_or_else(|| format!("{what} {n:?} is not among the columns {columns:?}")),
             }
         };
         if let Some(c) = &self.indicator_column {
-            t.indicator = find(c, "indicator_column", &mut problems).unwrap_or(0);
+            t.indicator = find(c, "indicator_column").unwrap_or_else(|p| {
+                problems.push(p);
+                0
+            });
         } else if t.format == "csv" && !t.columns.is_empty() && self.format.as_deref() != Some("list") {
             problems.push("a csv feed needs indicator_column".into());
         }
-        t.type_column = match &self.type_column {
-            Some(c) => find(c, "type_column", &mut problems),
-            None => t.type_column,
-        };
-        t.name_column = match &self.name_column {
-            Some(c) => find(c, "name_column", &mut problems),
-            None => t.name_column,
-        };
-        t.labels_column = match &self.labels_column {
-            Some(c) => find(c, "labels_column", &mut problems),
-            None => t.labels_column,
-        };
-        t.to_ids_column = match &self.to_ids_column {
-            Some(c) => find(c, "to_ids_column", &mut problems),
-            None => t.to_ids_column,
-        };
+        for (given, what, slot) in [
+            (&self.type_column, "type_column", &mut t.type_column),
+            (&self.name_column, "name_column", &mut t.name_column),
+            (&self.labels_column, "labels_column", &mut t.labels_column),
+            (&self.to_ids_column, "to_ids_column", &mut t.to_ids_column),
+        ] {
+            if let Some(c) = given {
+                *slot = find(c, what).map_err(|p| problems.push(p)).ok();
+            }
+        }
+    }
+
+    /// The indicator type, separators, comment, header and subdomain settings.
+    fn resolve_syntax(&self, t: &mut TableSpec, problems: &mut Vec<String>) {
         if let Some(k) = &self.kind {
             t.kind = match k.as_str() {
                 "auto" => None,
-                other => match IndicatorType::from_name(other) {
-                    Some(kind) => Some(kind),
-                    None => {
-                        problems.push(format!(
-                            "type {other:?}: not one of auto, ip, domain, url, email, md5, sha1, sha256"
-                        ));
-                        None
-                    }
-                },
+                other => IndicatorType::from_name(other).or_else(|| {
+                    problems
+                        .push(format!("type {other:?}: not one of auto, ip, domain, url, email, md5, sha1, sha256"));
+                    None
+                }),
             };
         }
         if let Some(sep) = &self.separator {
@@ -289,10 +285,22 @@ impl FeedConfig {
         if let Some(s) = self.subdomains {
             t.subdomains = s;
         }
-        if problems.is_empty() {
-            Ok(Format::Table(t))
-        } else {
-            Err(problems)
+    }
+}
+
+impl Columns {
+    /// The column names in order (a map gives each name its index).
+    fn names(&self) -> Vec<String> {
+        match self {
+            Columns::List(names) => names.clone(),
+            Columns::Map(m) => {
+                let width = m.values().max().map_or(0, |w| w + 1);
+                let mut names = vec![String::new(); width];
+                for (name, &i) in m {
+                    names[i] = name.clone();
+                }
+                names
+            }
         }
     }
 }
@@ -453,6 +461,8 @@ pub struct FeedError {
 pub struct LoadOptions {
     pub cidr_equality: CidrEquality,
     pub max_line: usize,
+    /// Largest STIX file, decompressed.
+    pub max_stix_bytes: u64,
 }
 
 /// Loads one file into `builder`. A file that cannot be read, or that has malformed
@@ -490,8 +500,10 @@ pub fn load(
     Ok(report)
 }
 
-/// STIX files are JSON documents: read whole (up to a cap), then walked.
-const MAX_STIX_BYTES: u64 = 1 << 30;
+/// STIX files are JSON documents: read whole (up to a cap), then walked. The parsed
+/// tree takes a few times the file's size, so the default cap keeps a hostile bundle
+/// (or a small `.zst` that expands) near a gigabyte at most.
+pub const DEFAULT_MAX_STIX_BYTES: u64 = 128 << 20;
 
 fn load_stix(
     path: &Path,
@@ -501,9 +513,15 @@ fn load_stix(
     report: &mut FeedReport,
 ) -> Result<(), String> {
     let mut bytes = Vec::new();
-    io::open_input(path).and_then(|r| r.take(MAX_STIX_BYTES + 1).read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_STIX_BYTES {
-        return Err(format!("larger than {} bytes", MAX_STIX_BYTES));
+    let max = opts.max_stix_bytes;
+    io::open_input(path)
+        .and_then(|r| r.take(max.saturating_add(1)).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "over {} bytes of STIX (decompressed); raise --max-stix-bytes (or [label] max_stix_bytes) to read it",
+            crate::io::thousands(max)
+        ));
     }
     let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
     drop(bytes);
@@ -561,144 +579,146 @@ fn load_table(
     report: &mut FeedReport,
 ) -> Result<(), String> {
     let mut reader = io::open_input(path).map_err(|e| e.to_string())?;
-    let mut header_pending = spec.header;
-    let mut columns = spec.columns.clone();
-    let mut last_meta: Option<(Meta, u32)> = None;
+    let mut table = TableLoader {
+        spec,
+        src,
+        builder,
+        report,
+        header_pending: spec.header,
+        columns: spec.columns.clone(),
+        last_meta: None,
+    };
     let mut line_no = 0;
     let result = io::read_lines(&mut reader, opts.max_line, |n, data| {
         line_no = n;
-        let raw = match data {
-            LineData::Line(b) => b,
+        match data {
+            LineData::Line(raw) => match std::str::from_utf8(raw) {
+                Ok(line) => table.line(n, line.trim()),
+                Err(_) => table.malformed(n, "not UTF-8".into()),
+            },
             LineData::TooLong { len, .. } => {
-                report.malformed += 1;
-                report.problem(format!("line {n}: {len} bytes, over the limit of {}", opts.max_line));
-                return io::Flow::Continue;
-            }
-        };
-        let Ok(line) = std::str::from_utf8(raw) else {
-            report.malformed += 1;
-            report.problem(format!("line {n}: not UTF-8"));
-            return io::Flow::Continue;
-        };
-        let line = line.trim();
-        if line.is_empty() {
-            return io::Flow::Continue;
-        }
-        if !spec.comment.is_empty() && line.starts_with(spec.comment.as_str()) {
-            return io::Flow::Continue;
-        }
-        let Some(sep) = spec.separator else {
-            // A plain list: the line is the indicator, maybe with a trailing comment.
-            let value = strip_trailing_comment(line, &spec.comment);
-            let parsed = match spec.kind {
-                Some(k) => Indicator::parse(k, value),
-                None => Indicator::detect(value),
-            };
-            match parsed {
-                Ok(ind) => add(builder, report, with_subdomains(ind, spec.subdomains), src, NO_META),
-                Err(e) => {
-                    report.malformed += 1;
-                    report.problem(format!("line {n}: {e}"));
-                }
-            }
-            return io::Flow::Continue;
-        };
-        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(columns.len().max(4));
-        if let Err(e) = split_csv(line, sep, &mut fields) {
-            report.malformed += 1;
-            report.problem(format!("line {n}: {e}"));
-            return io::Flow::Continue;
-        }
-        if header_pending {
-            header_pending = false;
-            if columns.is_empty() {
-                columns = fields.iter().map(|f| f.to_string()).collect();
-            }
-            return io::Flow::Continue;
-        }
-        // A header line in the data (URLhaus with its header un-commented, Feodo's
-        // quoted header) names the columns: it is not a row.
-        if !columns.is_empty() && fields.len() == columns.len() && fields.iter().zip(&columns).all(|(f, c)| f == c) {
-            return io::Flow::Continue;
-        }
-        let Some(value) = fields.get(spec.indicator) else {
-            report.malformed += 1;
-            report.problem(format!(
-                "line {n}: {} fields, no indicator column {}",
-                fields.len(),
-                column_label(&columns, spec.indicator)
-            ));
-            return io::Flow::Continue;
-        };
-        if let Some(c) = spec.to_ids_column {
-            if fields.get(c).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no")) {
-                *report.skipped.entry("not for detection (to_ids = 0)".into()).or_default() += 1;
-                return io::Flow::Continue;
-            }
-        }
-        let meta = row_meta(spec, &fields);
-        let meta = match &last_meta {
-            Some((m, id)) if *m == meta => *id,
-            _ => {
-                let id = builder.meta(meta.clone());
-                last_meta = Some((meta, id));
-                id
-            }
-        };
-        let typed = match spec.type_column {
-            Some(c) => {
-                let t = fields.get(c).map(|t| t.trim()).unwrap_or("");
-                match misp_types(t) {
-                    Some(kinds) => Some(kinds),
-                    None => {
-                        *report.skipped.entry(format!("of type {t:?} (not matched on events)")).or_default() += 1;
-                        return io::Flow::Continue;
-                    }
-                }
-            }
-            None => None,
-        };
-        match typed {
-            // MISP composites (`domain|ip`, `filename|md5`): one value per part.
-            Some(kinds) => {
-                let parts: Vec<&str> = if kinds.len() > 1 { value.split('|').collect() } else { vec![value] };
-                if parts.len() != kinds.len() {
-                    report.malformed += 1;
-                    report.problem(format!(
-                        "line {n}: value {value:?} does not have {} `|`-separated parts",
-                        kinds.len()
-                    ));
-                    return io::Flow::Continue;
-                }
-                for (kind, part) in kinds.iter().zip(parts) {
-                    let Some(kind) = kind else { continue };
-                    match Indicator::parse(*kind, part) {
-                        Ok(ind) => add(builder, report, with_subdomains(ind, spec.subdomains), src, meta),
-                        Err(e) => {
-                            report.malformed += 1;
-                            report.problem(format!("line {n}: {e}"));
-                        }
-                    }
-                }
-            }
-            None => {
-                let parsed = match spec.kind {
-                    Some(k) => Indicator::parse(k, value),
-                    None => Indicator::detect(value),
-                };
-                match parsed {
-                    Ok(ind) => add(builder, report, with_subdomains(ind, spec.subdomains), src, meta),
-                    Err(e) => {
-                        report.malformed += 1;
-                        report.problem(format!("line {n}: {e}"));
-                    }
-                }
+                table.malformed(n, format!("{len} bytes, over the limit of {}", opts.max_line));
             }
         }
         io::Flow::Continue
     });
     result.map_err(|e| format!("read error after line {line_no}: {e}"))?;
     Ok(())
+}
+
+/// One table file being loaded: what its header said and where its rows go.
+struct TableLoader<'a> {
+    spec: &'a TableSpec,
+    src: u16,
+    builder: &'a mut IndexBuilder,
+    report: &'a mut FeedReport,
+    header_pending: bool,
+    columns: Vec<String>,
+    /// Rows in a row often share their metadata: stored once.
+    last_meta: Option<(Meta, u32)>,
+}
+
+impl TableLoader<'_> {
+    fn malformed(&mut self, n: u64, why: String) {
+        self.report.malformed += 1;
+        self.report.problem(format!("line {n}: {why}"));
+    }
+
+    fn skipped(&mut self, why: String) {
+        *self.report.skipped.entry(why).or_default() += 1;
+    }
+
+    fn line(&mut self, n: u64, line: &str) {
+        let spec = self.spec;
+        if line.is_empty() || (!spec.comment.is_empty() && line.starts_with(spec.comment.as_str())) {
+            return;
+        }
+        match spec.separator {
+            // A plain list: the line is the indicator, maybe with a trailing comment.
+            None => self.value(n, spec.kind, strip_trailing_comment(line, &spec.comment), NO_META),
+            Some(sep) => {
+                let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(self.columns.len().max(4));
+                match split_csv(line, sep, &mut fields) {
+                    Ok(()) => self.row(n, &fields),
+                    Err(e) => self.malformed(n, e),
+                }
+            }
+        }
+    }
+
+    /// One CSV row (or the header).
+    fn row(&mut self, n: u64, fields: &[Cow<'_, str>]) {
+        let spec = self.spec;
+        if std::mem::take(&mut self.header_pending) {
+            if self.columns.is_empty() {
+                self.columns = fields.iter().map(|f| f.to_string()).collect();
+            }
+            return;
+        }
+        // A header line in the data (URLhaus with its header un-commented, Feodo's
+        // quoted header) names the columns: it is not a row.
+        let columns = &self.columns;
+        if !columns.is_empty() && fields.len() == columns.len() && fields.iter().zip(columns).all(|(f, c)| f == c) {
+            return;
+        }
+        let Some(value) = fields.get(spec.indicator) else {
+            let label = column_label(&self.columns, spec.indicator);
+            return self.malformed(n, format!("{} fields, no indicator column {label}", fields.len()));
+        };
+        if let Some(c) = spec.to_ids_column {
+            if fields.get(c).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no")) {
+                return self.skipped("not for detection (to_ids = 0)".into());
+            }
+        }
+        let meta = self.meta(row_meta(spec, fields));
+        match spec.type_column {
+            Some(c) => {
+                let t = fields.get(c).map(|t| t.trim()).unwrap_or("");
+                match misp_types(t) {
+                    Some(kinds) => self.typed(n, &kinds, value, meta),
+                    None => self.skipped(format!("of type {t:?} (not matched on events)")),
+                }
+            }
+            None => self.value(n, spec.kind, value, meta),
+        }
+    }
+
+    fn meta(&mut self, meta: Meta) -> u32 {
+        match &self.last_meta {
+            Some((m, id)) if *m == meta => *id,
+            _ => {
+                let id = self.builder.meta(meta.clone());
+                self.last_meta = Some((meta, id));
+                id
+            }
+        }
+    }
+
+    /// A value whose MISP type names its kinds: composites (`domain|ip`,
+    /// `filename|md5`) give one value per part.
+    fn typed(&mut self, n: u64, kinds: &[Option<IndicatorType>], value: &str, meta: u32) {
+        let parts: Vec<&str> = if kinds.len() > 1 { value.split('|').collect() } else { vec![value] };
+        if parts.len() != kinds.len() {
+            return self.malformed(n, format!("value {value:?} does not have {} `|`-separated parts", kinds.len()));
+        }
+        for (kind, part) in kinds.iter().zip(parts) {
+            if kind.is_some() {
+                self.value(n, *kind, part, meta);
+            }
+        }
+    }
+
+    /// One indicator, of `kind` or of the kind its text shows.
+    fn value(&mut self, n: u64, kind: Option<IndicatorType>, value: &str, meta: u32) {
+        let parsed = match kind {
+            Some(k) => Indicator::parse(k, value),
+            None => Indicator::detect(value),
+        };
+        match parsed {
+            Ok(ind) => add(self.builder, self.report, with_subdomains(ind, self.spec.subdomains), self.src, meta),
+            Err(e) => self.malformed(n, e),
+        }
+    }
 }
 
 fn add(builder: &mut IndexBuilder, report: &mut FeedReport, ind: Indicator, src: u16, meta: u32) {
@@ -873,7 +893,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("feed.txt");
             std::fs::write(&path, &bytes).unwrap();
-            let opts = LoadOptions { cidr_equality: CidrEquality::Exact, max_line: 64 };
+            let opts = LoadOptions { cidr_equality: CidrEquality::Exact, max_line: 64, max_stix_bytes: DEFAULT_MAX_STIX_BYTES };
             for name in PRESETS {
                 let mut b = IndexBuilder::new();
                 let _ = load(&path, "p", &preset(name).unwrap(), &opts, &mut b);

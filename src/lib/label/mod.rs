@@ -53,6 +53,10 @@ pub struct LabelConfig {
     pub reload: Option<bool>,
     /// Longest event line accepted (default 1 MiB).
     pub max_line_bytes: Option<usize>,
+    /// Largest STIX file read, after decompression (default 128M): a bundle is one
+    /// JSON document, held whole while it is read, so a small `.zst` could otherwise
+    /// expand to gigabytes.
+    pub max_stix_bytes: Option<String>,
 }
 
 /// `[label.fields]`: a list given for a type replaces that type's default fields.
@@ -128,6 +132,9 @@ impl LabelConfig {
         if let Err(errs) = self.triage.compile() {
             problems.extend(errs.into_iter().map(|e| format!("[label.triage]: {e}")));
         }
+        if let Some(Err(e)) = self.max_stix_bytes.as_deref().map(crate::io::parse_size) {
+            problems.push(format!("[label] max_stix_bytes: {e}"));
+        }
         if self.max_line_bytes == Some(0) {
             problems.push("[label] max_line_bytes must be at least 1".into());
         }
@@ -146,6 +153,7 @@ pub struct LabelSettings {
     pub cidr_equality: CidrEquality,
     pub reload: bool,
     pub max_line_bytes: usize,
+    pub max_stix_bytes: u64,
 }
 
 impl Default for LabelSettings {
@@ -165,6 +173,11 @@ impl LabelSettings {
             cidr_equality: c.stix_cidr_equality,
             reload: c.reload.unwrap_or(true),
             max_line_bytes: c.max_line_bytes.unwrap_or(io::DEFAULT_MAX_LINE),
+            max_stix_bytes: c
+                .max_stix_bytes
+                .as_deref()
+                .and_then(|s| crate::io::parse_size(s).ok())
+                .unwrap_or(feeds::DEFAULT_MAX_STIX_BYTES),
         }
     }
 }
@@ -486,7 +499,11 @@ impl StageConfig for LabelSettings {
         if !problems.is_empty() {
             return Err(LabelBuildError(problems));
         }
-        let opts = LoadOptions { cidr_equality: self.cidr_equality, max_line: self.max_line_bytes };
+        let opts = LoadOptions {
+            cidr_equality: self.cidr_equality,
+            max_line: self.max_line_bytes,
+            max_stix_bytes: self.max_stix_bytes,
+        };
         let loaded = load_all(&specs, &opts)
             .map_err(|errs| LabelBuildError(errs.iter().map(|e| format!("intel {e}")).collect()))?;
         let fields = self.fields.resolve();
@@ -751,6 +768,7 @@ mod tests {
             intel: vec![dir.path().display().to_string()],
             reload: false,
             max_line_bytes: io::DEFAULT_MAX_LINE,
+            max_stix_bytes: feeds::DEFAULT_MAX_STIX_BYTES,
             ..LabelSettings::default()
         };
         let stage = settings.build().unwrap();
@@ -831,6 +849,7 @@ mod tests {
             intel: vec![dir.path().join("ips.txt").display().to_string()],
             fields: FieldsConfig { ip: Some(vec!["peer".into()]), ..FieldsConfig::default() },
             max_line_bytes: io::DEFAULT_MAX_LINE,
+            max_stix_bytes: feeds::DEFAULT_MAX_STIX_BYTES,
             ..LabelSettings::default()
         };
         let mut stage = settings.build().unwrap();
@@ -861,6 +880,7 @@ mod tests {
             intel: vec![feed.display().to_string()],
             reload: true,
             max_line_bytes: io::DEFAULT_MAX_LINE,
+            max_stix_bytes: feeds::DEFAULT_MAX_STIX_BYTES,
             ..LabelSettings::default()
         };
         let mut stage = settings.build().unwrap();

@@ -605,13 +605,13 @@ pub(crate) fn compact_tables(
             continue;
         }
         let mut groups: Vec<Vec<Segment>> = vec![Vec::new()];
-        let mut rows = 0;
+        let mut rows: u64 = 0;
         for s in small {
-            if rows + s.rows > COMPACT_TARGET_ROWS && !groups.last().is_none_or(Vec::is_empty) {
+            if rows.saturating_add(s.rows) > COMPACT_TARGET_ROWS && !groups.last().is_none_or(Vec::is_empty) {
                 groups.push(Vec::new());
                 rows = 0;
             }
-            rows += s.rows;
+            rows = rows.saturating_add(s.rows);
             if let Some(g) = groups.last_mut() {
                 g.push(s);
             }

@@ -70,7 +70,7 @@ pub fn prune(store: &Store, cutoff_ms: i64) -> Result<PruneStats, StoreError> {
                 ),
                 [cutoff_ms],
             )? as u64;
-            stats.rows += s.rows - kept;
+            stats.rows += s.rows.saturating_sub(kept);
             stats.segments_rewritten += 1;
             manifest.segments_mut(table).retain(|x| x.file != s.file);
             manifest.retire(s.file.clone(), now);

@@ -136,7 +136,7 @@ impl Manifest {
         }
         let no_readers = if self.trash.is_empty() { None } else { store.lock_no_readers() };
         self.trash.retain(|t| {
-            if no_readers.is_some() || now_ms - t.since_ms >= TRASH_GRACE_MS {
+            if no_readers.is_some() || now_ms.saturating_sub(t.since_ms) >= TRASH_GRACE_MS {
                 // Already gone is as good as deleted.
                 let _ = fs::remove_file(store.dir().join(&t.file));
                 false

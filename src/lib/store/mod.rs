@@ -24,7 +24,7 @@ mod ingest;
 mod maintain;
 mod manifest;
 mod read;
-mod shape;
+pub(crate) mod shape;
 mod triage;
 
 pub use duckdb::types::Value as SqlValue;
@@ -32,7 +32,9 @@ pub use ingest::DEFAULT_BATCH_ROWS;
 pub use ingest::{IngestSettings, IngestStage, IngestStats};
 pub use maintain::{compact, export, prune, stats, CompactStats, ExportFilter, ExportStats, PruneStats, StoreStats};
 pub use manifest::{Manifest, Segment, TRASH_GRACE_MS};
-pub use read::{cell_text, clip, format_rows, OutputFormat, QueryError, QueryResult, Reader, RowWriter};
+pub use read::{
+    cell_text, check_statement, clip, format_rows, OutputFormat, QueryError, QueryResult, Reader, RowWriter,
+};
 pub use triage::{append_search, current_user, record, Status, TriageAction, STATUSES};
 
 use std::fs;
@@ -298,7 +300,7 @@ impl Store {
 
 /// A DuckDB connection that never reaches the network: extensions are neither
 /// installed nor loaded on demand (JSON and Parquet are built in).
-pub(crate) fn connect() -> Result<duckdb::Connection, StoreError> {
+pub fn connect() -> Result<duckdb::Connection, StoreError> {
     let config =
         duckdb::Config::default().enable_autoload_extension(false)?.with("autoinstall_known_extensions", "false")?;
     let conn = duckdb::Connection::open_in_memory_with_flags(config)?;
@@ -373,6 +375,20 @@ mod tests {
         assert_eq!(mode, 0o700);
         assert!(Store::open(&dir).is_ok());
         assert!(Store::open(tmp.path()).is_err());
+    }
+
+    #[test]
+    fn a_new_store_gets_its_manifest_under_the_writer_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        let (store, lock) = Store::create(&dir).unwrap();
+        // Another writer starting now is refused before it writes anything.
+        std::fs::remove_file(store.manifest_path()).unwrap();
+        assert!(matches!(Store::create(&dir), Err(StoreError::Busy(_))));
+        assert!(!store.manifest_path().exists(), "a refused writer wrote a manifest");
+        drop(lock);
+        assert!(Store::create(&dir).is_ok());
+        assert!(store.manifest_path().exists());
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct Reader {
     /// Segments DuckDB cannot read (file -> why), left out of the views so that the
     /// rest of the store stays readable. Segments never change, so this is kept.
     damaged: std::collections::BTreeMap<String, String>,
+    /// The manifest file as it was when the views were made (length, modified,
+    /// inode: a writer replaces it by rename).
+    seen: Option<(u64, std::time::SystemTime, u64)>,
 }
 
 impl Reader {
@@ -57,6 +60,7 @@ impl Reader {
             manifest: Manifest::default(),
             _readers_lock: readers_lock,
             damaged: Default::default(),
+            seen: None,
         };
         r.lock_down(also)?;
         r.refresh()?;
@@ -91,6 +95,7 @@ impl Reader {
     /// Re-reads the manifest and points the views at the segments live now. A segment
     /// DuckDB cannot open is left out and named by [`Reader::damaged`].
     pub fn refresh(&mut self) -> Result<(), StoreError> {
+        self.seen = self.manifest_stamp();
         self.manifest = Manifest::load(&self.store)?;
         if self.create_views().is_ok() {
             return Ok(());
@@ -109,6 +114,27 @@ impl Reader {
             }
         }
         self.create_views()
+    }
+
+    /// [`Reader::refresh`] when the manifest changed since the views were made (a
+    /// writer committed, compacted or pruned); a cheap `stat` otherwise. A long-lived
+    /// reader calls it before each query, so that it sees new data and never lists
+    /// segments that compaction replaced.
+    pub fn refresh_if_changed(&mut self) -> Result<bool, StoreError> {
+        if self.seen.is_some() && self.manifest_stamp() == self.seen {
+            return Ok(false);
+        }
+        self.refresh()?;
+        Ok(true)
+    }
+
+    fn manifest_stamp(&self) -> Option<(u64, std::time::SystemTime, u64)> {
+        let m = std::fs::metadata(self.store.manifest_path()).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&m);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some((m.len(), m.modified().ok()?, inode))
     }
 
     /// Segments left out of the views because DuckDB cannot read them: file, and why.
@@ -226,29 +252,8 @@ impl Reader {
         Ok(names)
     }
 
-    /// Refuses anything but exactly one SELECT (WITH, FROM-first, DESCRIBE included),
-    /// as DuckDB's own parser reads `sql`: `json_serialize_sql` serializes SELECT
-    /// statements only, one entry per statement, and gets `sql` as a value, so that
-    /// nothing in it runs.
     fn one_select(&self, sql: &str) -> Result<(), QueryError> {
-        let json: String =
-            self.conn.query_row("SELECT json_serialize_sql(?::VARCHAR)", [sql], |r| r.get(0)).map_err(sql_err)?;
-        let parsed: Value = serde_json::from_str(&json).map_err(|e| QueryError::Sql(e.to_string()))?;
-        if parsed.get("error").and_then(Value::as_bool) == Some(true) {
-            let why = parsed.get("error_message").and_then(Value::as_str).unwrap_or("not a query");
-            return Err(QueryError::Sql(if why.contains("Only SELECT") {
-                "only a query that reads can run here (SELECT, WITH, FROM, DESCRIBE): not COPY, ATTACH, SET, \
-                 INSTALL, LOAD or anything that writes"
-                    .to_owned()
-            } else {
-                why.to_owned()
-            }));
-        }
-        let n = parsed.get("statements").and_then(Value::as_array).map_or(0, Vec::len);
-        if n != 1 {
-            return Err(QueryError::Sql(format!("one query at a time: this text holds {n} statements")));
-        }
-        Ok(())
+        check_statement(&self.conn, sql)
     }
 
     /// Runs a query and keeps every row.
@@ -274,6 +279,30 @@ pub enum QueryError {
     Sql(String),
     #[error("{0}")]
     Io(io::Error),
+}
+
+/// Refuses anything but exactly one SELECT (WITH, FROM-first, DESCRIBE included),
+/// as DuckDB's own parser reads `sql`: `json_serialize_sql` serializes SELECT
+/// statements only, one entry per statement, and gets `sql` as a value, so that
+/// nothing in it runs.
+pub fn check_statement(conn: &duckdb::Connection, sql: &str) -> Result<(), QueryError> {
+    let json: String = conn.query_row("SELECT json_serialize_sql(?::VARCHAR)", [sql], |r| r.get(0)).map_err(sql_err)?;
+    let parsed: Value = serde_json::from_str(&json).map_err(|e| QueryError::Sql(e.to_string()))?;
+    if parsed.get("error").and_then(Value::as_bool) == Some(true) {
+        let why = parsed.get("error_message").and_then(Value::as_str).unwrap_or("not a query");
+        return Err(QueryError::Sql(if why.contains("Only SELECT") {
+            "only a query that reads can run here (SELECT, WITH, FROM, DESCRIBE): not COPY, ATTACH, SET, \
+             INSTALL, LOAD or anything that writes"
+                .to_owned()
+        } else {
+            why.to_owned()
+        }));
+    }
+    let n = parsed.get("statements").and_then(Value::as_array).map_or(0, Vec::len);
+    if n != 1 {
+        return Err(QueryError::Sql(format!("one query at a time: this text holds {n} statements")));
+    }
+    Ok(())
 }
 
 /// `dir` as an absolute path, which DuckDB's allowed directories are compared with.
@@ -449,11 +478,28 @@ pub fn cell_text(v: &Value) -> String {
 pub struct RowWriter {
     format: OutputFormat,
     header_done: bool,
+    /// CSV going to a terminal: cells are cleaned of control characters, as a table's
+    /// are (to a file or a pipe they stay exact). NDJSON escapes them anyway.
+    terminal: bool,
 }
 
 impl RowWriter {
     pub fn new(format: OutputFormat) -> RowWriter {
-        RowWriter { format, header_done: false }
+        RowWriter { format, header_done: false, terminal: false }
+    }
+
+    /// Rows for a terminal (see `terminal`).
+    pub fn to_terminal(mut self, terminal: bool) -> RowWriter {
+        self.terminal = terminal;
+        self
+    }
+
+    fn csv_cell(&self, text: String) -> String {
+        if self.terminal {
+            crate::text::sanitize(&text)
+        } else {
+            text
+        }
     }
 
     pub fn row(&mut self, out: &mut dyn Write, columns: &[String], row: &[Value]) -> io::Result<()> {
@@ -461,10 +507,10 @@ impl RowWriter {
             OutputFormat::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(&mut *out);
                 if !self.header_done {
-                    w.write_record(columns).map_err(io::Error::other)?;
+                    w.write_record(columns.iter().map(|c| self.csv_cell(c.clone()))).map_err(io::Error::other)?;
                     self.header_done = true;
                 }
-                w.write_record(row.iter().map(cell_text)).map_err(io::Error::other)?;
+                w.write_record(row.iter().map(|v| self.csv_cell(cell_text(v)))).map_err(io::Error::other)?;
                 w.flush()
             }
             _ => {
@@ -481,7 +527,7 @@ impl RowWriter {
     pub fn finish(&mut self, out: &mut dyn Write, columns: &[String]) -> io::Result<()> {
         if self.format == OutputFormat::Csv && !self.header_done {
             let mut w = csv::WriterBuilder::new().from_writer(&mut *out);
-            w.write_record(columns).map_err(io::Error::other)?;
+            w.write_record(columns.iter().map(|c| self.csv_cell(c.clone()))).map_err(io::Error::other)?;
             w.flush()?;
         }
         Ok(())
@@ -489,16 +535,18 @@ impl RowWriter {
 }
 
 /// Writes rows in `format`. Table cells are cleaned of control characters (log data
-/// is hostile) and cut to `max_width` characters.
+/// is hostile) and cut to `max_width` characters; CSV cells are cleaned too when
+/// `terminal` (the rows go to one).
 pub fn format_rows(
     out: &mut dyn Write,
     format: OutputFormat,
+    terminal: bool,
     columns: &[String],
     rows: &[Vec<Value>],
     max_width: usize,
 ) -> io::Result<()> {
     if format != OutputFormat::Table {
-        let mut w = RowWriter::new(format);
+        let mut w = RowWriter::new(format).to_terminal(terminal);
         for r in rows {
             w.row(out, columns, r)?;
         }
@@ -569,7 +617,7 @@ mod tests {
         let cols = vec!["a".to_owned(), "b".to_owned()];
         let rows = vec![vec![Value::from("x\x1b]2;pwned\x07y"), Value::from(12)]];
         let mut out = Vec::new();
-        format_rows(&mut out, OutputFormat::Table, &cols, &rows, 40).unwrap();
+        format_rows(&mut out, OutputFormat::Table, false, &cols, &rows, 40).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
         assert!(text.contains("(1 row)"));
@@ -578,14 +626,26 @@ mod tests {
     }
 
     #[test]
+    fn csv_to_a_terminal_is_cleaned_and_to_a_file_kept_exact() {
+        let cols = vec!["a\x1b[2J".to_owned()];
+        let rows = vec![vec![Value::from("x\x1b]2;pwned\x07")]];
+        let mut tty = Vec::new();
+        format_rows(&mut tty, OutputFormat::Csv, true, &cols, &rows, 40).unwrap();
+        assert!(!tty.contains(&0x1b), "{}", String::from_utf8_lossy(&tty));
+        let mut file = Vec::new();
+        format_rows(&mut file, OutputFormat::Csv, false, &cols, &rows, 40).unwrap();
+        assert!(String::from_utf8_lossy(&file).contains("x\x1b]2;pwned\x07"));
+    }
+
+    #[test]
     fn csv_and_ndjson_keep_values() {
         let cols = vec!["a".to_owned(), "n".to_owned()];
         let rows = vec![vec![Value::from("x,y"), Value::Null]];
         let mut out = Vec::new();
-        format_rows(&mut out, OutputFormat::Csv, &cols, &rows, 40).unwrap();
+        format_rows(&mut out, OutputFormat::Csv, false, &cols, &rows, 40).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "a,n\n\"x,y\",\n");
         let mut out = Vec::new();
-        format_rows(&mut out, OutputFormat::Ndjson, &cols, &rows, 40).unwrap();
+        format_rows(&mut out, OutputFormat::Ndjson, false, &cols, &rows, 40).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "{\"a\":\"x,y\",\"n\":null}\n");
     }
 }

@@ -54,21 +54,31 @@ fn check(paths: &[PathBuf]) -> u8 {
         return super::fail("--check needs rule files or directories (--rules PATH or arguments)");
     }
     let report = metron::alert::check(paths);
+    // Rule files are shared between teams: ids, names and notes are not trusted.
+    let clean = |s: &str| metron::text::sanitize(s);
     for rule in &report.rules {
         let applies =
             if rule.source_types.is_empty() { "every event".to_owned() } else { rule.source_types.join(", ") };
-        println!("ok\t{}\t{}\t{}\t{}\t{}", rule.file.display(), rule.kind, rule.id, rule.priority.as_str(), applies);
+        let file = rule.file.display().to_string();
+        println!(
+            "ok\t{}\t{}\t{}\t{}\t{}",
+            clean(&file),
+            rule.kind,
+            clean(&rule.id),
+            rule.priority.as_str(),
+            clean(&applies)
+        );
         for note in &rule.notes {
-            println!("note\t{}\t{}\t{}", rule.file.display(), rule.id, note);
+            println!("note\t{}\t{}\t{}", clean(&file), clean(&rule.id), clean(note));
         }
     }
     for e in &report.errors {
         let status = if e.unsupported { "unsupported" } else { "error" };
         println!(
             "{status}\t{}\t{}\t{}",
-            e.file.display(),
-            e.rule.as_deref().unwrap_or("-"),
-            metron::text::sanitize(&e.message)
+            clean(&e.file.display().to_string()),
+            clean(e.rule.as_deref().unwrap_or("-")),
+            clean(&e.message)
         );
     }
     eprintln!("{} rules loaded, {} cannot be loaded", report.rules.len(), report.errors.len());

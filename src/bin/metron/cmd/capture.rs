@@ -4,11 +4,12 @@ use super::Global;
 use crate::cli::{CaptureArgs, EmitChoice};
 use anyhow::{bail, Context};
 use metron::capture::flow::{TableSettings, Timeouts};
-use metron::capture::writer::{parse_size, WriteSettings};
+use metron::capture::writer::WriteSettings;
 use metron::capture::{CaptureSettings, Emit};
 use metron::config::Config;
 use metron::driver::Outputs;
 use metron::event::parse_duration;
+use metron::io::parse_size;
 
 /// What a build without libpcap says when asked for live capture.
 #[cfg(not(feature = "live"))]

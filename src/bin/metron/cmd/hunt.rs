@@ -20,7 +20,7 @@ pub fn run(args: HuntArgs, global: &Global) -> anyhow::Result<u8> {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let max_width = args.max_width.or(config.hunt.max_width).unwrap_or(48).max(4);
-        return match hunt::print_search(&store, text, format, &mut out, max_width) {
+        return match hunt::print_search(&store, text, format, &mut out, std::io::stdout().is_terminal(), max_width) {
             Ok((_, damaged)) => {
                 out.flush()?;
                 // Some of the store could not be read: the results may be partial.

@@ -20,6 +20,9 @@ pub fn run(args: LabelArgs, global: &Global) -> anyhow::Result<u8> {
     if !args.intel.is_empty() {
         settings.intel = args.intel.clone();
     }
+    if let Some(size) = &args.max_stix_bytes {
+        settings.max_stix_bytes = metron::io::parse_size(size).map_err(|e| anyhow::anyhow!("--max-stix-bytes: {e}"))?;
+    }
     if args.no_reload || args.check {
         settings.reload = false;
     }

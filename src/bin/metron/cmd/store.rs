@@ -151,7 +151,7 @@ fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
                 Err(e) => Err(e),
             };
             run.map(|names| {
-                store::format_rows(&mut out, format, &names, &rows, a.max_width.unwrap_or(48).max(4))?;
+                store::format_rows(&mut out, format, true, &names, &rows, a.max_width.unwrap_or(48).max(4))?;
                 if more {
                     writeln!(out, "(the first {TABLE_ROWS} rows; --format ndjson or csv gives them all)")?;
                 }
@@ -159,7 +159,7 @@ fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
             })
         }
         _ => {
-            let mut w = store::RowWriter::new(format);
+            let mut w = store::RowWriter::new(format).to_terminal(std::io::stdout().is_terminal());
             let mut cols = Vec::new();
             reader
                 .run(&a.sql, &params, |c, row| {

@@ -1,0 +1,3 @@
+#![no_main]
+//! `metron::fuzz::stix_bundle`: arbitrary bytes never panic.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| metron::fuzz::stix_bundle(data));
