@@ -2,8 +2,7 @@
 //! data bundled in the binary, and a summary a person can read. The first thing to run
 //! on a new machine.
 
-use crate::event::get_str;
-use crate::event::Event;
+use crate::event::{get_str, Event};
 use crate::io::{read_lines, thousands, Flow, Output, DEFAULT_MAX_LINE};
 use crate::parse::{ParseSettings, ParseStats};
 use crate::stage::StageConfig;
@@ -27,12 +26,44 @@ const SAMPLES: [(&str, &str); 8] = [
 /// Runs the demo; returns the exit code (1 if any record became an error).
 pub fn run(output: Option<&Path>, store: &Path, color: bool) -> io::Result<i32> {
     let bold = |s: &str| crate::text::bold(s, color);
-    let mut out = output.map(|p| Output::open(Some(p))).transpose()?;
+    println!("{}", bold("metron demo: the pipeline over bundled sample data"));
+    println!();
+    let (events, total) = parse_samples(&bold)?;
+    print_overview(&events, &bold);
+    let events = match run_stages(events, &bold) {
+        Ok(events) => events,
+        Err(e) => {
+            println!("  the later stages could not run: {}", sanitize(&e.to_string()));
+            return Ok(2);
+        }
+    };
+    print_flows(&events, &bold);
+    if let Some(p) = output {
+        let mut out = Output::open(Some(p))?;
+        for e in &events {
+            out.write_event(e)?;
+        }
+        out.finish()?;
+    }
+    if let Err(e) = store_them(events, store, &bold) {
+        println!("  the store could not be written: {}", sanitize(&e.to_string()));
+        return Ok(2);
+    }
+    println!();
+    println!(
+        "Next: `metron hunt --store {}`, `metron store query --store {} 'SELECT * FROM alerts'`,",
+        store.display(),
+        store.display()
+    );
+    println!("or `metron generate zeek-conn -n 1000 | metron parse | metron store ingest`.");
+    Ok(if total.errors > 0 { 1 } else { 0 })
+}
+
+/// Every sample through `metron parse` (format sniffed), with a line per sample.
+fn parse_samples(bold: &dyn Fn(&str) -> String) -> io::Result<(Vec<Event>, ParseStats)> {
     let mut total = ParseStats::default();
     let mut events: Vec<Event> = Vec::new();
     let mut errors: Vec<Event> = Vec::new();
-    println!("{}", bold("metron demo: the pipeline over bundled sample data"));
-    println!();
     println!("{}", bold("parse"));
     for (name, text) in SAMPLES {
         let settings =
@@ -70,19 +101,22 @@ pub fn run(output: Option<&Path>, store: &Path, color: bool) -> io::Result<i32> 
     for e in errors.iter().take(5) {
         println!("  error: {}", sanitize(&e.get("message").map(|v| v.to_string()).unwrap_or_default()));
     }
+    Ok((events, total))
+}
 
+/// Events by source type and the top talkers.
+fn print_overview(events: &[Event], bold: &dyn Fn(&str) -> String) {
     println!();
     println!("{}", bold("events by source.type"));
-    let mut by_type: Vec<(String, u64)> = count_by(&events, "source.type").into_iter().collect();
+    let mut by_type: Vec<(String, u64)> = count_by(events, "source.type").into_iter().collect();
     by_type.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     for (t, n) in &by_type {
         println!("  {:<22} {:>6}", sanitize(t), thousands(*n));
     }
-
     println!();
     println!("{}", bold("top talkers (source -> destination, events)"));
     let mut pairs: BTreeMap<String, u64> = BTreeMap::new();
-    for e in &events {
+    for e in events {
         if let (Some(s), Some(d)) = (get_str(e, "ip_src_addr"), get_str(e, "ip_dst_addr")) {
             *pairs.entry(format!("{s} -> {d}")).or_default() += 1;
         }
@@ -92,15 +126,10 @@ pub fn run(output: Option<&Path>, store: &Path, color: bool) -> io::Result<i32> 
     for (pair, n) in pairs.iter().take(5) {
         println!("  {:<40} {:>5}", sanitize(pair), n);
     }
+}
 
-    let events = match run_stages(events, &bold) {
-        Ok(events) => events,
-        Err(e) => {
-            println!("  the later stages could not run: {}", sanitize(&e.to_string()));
-            return Ok(2);
-        }
-    };
-
+/// How many events carry a flow hash, and one whole event.
+fn print_flows(events: &[Event], bold: &dyn Fn(&str) -> String) {
     let with_cid = events.iter().filter(|e| e.contains_key("community_id")).count();
     println!();
     println!("{}", bold("flows"));
@@ -116,26 +145,6 @@ pub fn run(output: Option<&Path>, store: &Path, color: bool) -> io::Result<i32> 
         shown.shift_remove("original_string");
         println!("  {}", sanitize(&serde_json::to_string(&shown).unwrap_or_default()));
     }
-    if let Some(out) = out.as_mut() {
-        for e in &events {
-            out.write_event(e)?;
-        }
-    }
-    if let Some(out) = out {
-        out.finish()?;
-    }
-    if let Err(e) = store_them(events, store, &bold) {
-        println!("  the store could not be written: {}", sanitize(&e.to_string()));
-        return Ok(2);
-    }
-    println!();
-    println!(
-        "Next: `metron hunt --store {}`, `metron store query --store {} 'SELECT * FROM alerts'`,",
-        store.display(),
-        store.display()
-    );
-    println!("or `metron generate zeek-conn -n 1000 | metron parse | metron store ingest`.");
-    Ok(if total.errors > 0 { 1 } else { 0 })
 }
 
 /// Files the later stages load, bundled so that the demo runs anywhere.
@@ -176,14 +185,42 @@ reason = '"lookup of " + string(e.query)'
 
 /// enrich -> label -> alert, in process (`stage::run_chain`), with a line per stage.
 fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
-    use crate::alert::{AlertOutput, AlertSettings};
-    use crate::enrich::EnrichConfig;
-    use crate::label::LabelSettings;
-    use crate::stage::{run_chain, Stage};
-
+    use crate::stage::run_chain;
     let dir = std::env::temp_dir().join(format!("metron-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let _cleanup = RemoveOnDrop(dir.clone());
+    let mut chain = demo_chain(&dir)?;
+    let total = events.len();
+    let mut out = Vec::with_capacity(total);
+    let mut failed = 0;
+    for e in events {
+        let (done, errors) = run_chain(&mut chain, e);
+        out.extend(done);
+        failed += errors.len();
+    }
+    let mut tail = Vec::new();
+    for stage in chain.iter_mut() {
+        stage.flush(&mut tail);
+    }
+    out.extend(tail);
+    let (alerts, events): (Vec<Event>, Vec<Event>) =
+        out.into_iter().partition(|e| get_str(e, "source.type") == Some("alert"));
+    println!();
+    println!("{}", bold("enrich -> label -> alert (in process)"));
+    print_enrich_and_label(total, &events);
+    print_alerts(&alerts, failed);
+    let mut all = events;
+    all.extend(alerts);
+    Ok(all)
+}
+
+/// enrich (MaxMind's test databases, RFC 1918 as internal), label (Feodo and a demo
+/// list, with triage rules), alert (an intel rule and an IDS rule), their files
+/// written under `dir`.
+fn demo_chain(dir: &Path) -> Result<Vec<Box<dyn crate::stage::Stage>>, Box<dyn std::error::Error>> {
+    use crate::alert::{AlertOutput, AlertSettings};
+    use crate::enrich::EnrichConfig;
+    use crate::label::LabelSettings;
     let write = |name: &str, bytes: &[u8]| -> io::Result<std::path::PathBuf> {
         let path = dir.join(name);
         std::fs::write(&path, bytes)?;
@@ -213,23 +250,10 @@ fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<E
         ..AlertSettings::default()
     }
     .build()?;
-    let mut chain: Vec<Box<dyn Stage>> = vec![Box::new(enrich), Box::new(label), Box::new(alert)];
-    let total = events.len();
-    let mut out = Vec::with_capacity(total);
-    let mut failed = 0;
-    for e in events {
-        let (done, errors) = run_chain(&mut chain, e);
-        out.extend(done);
-        failed += errors.len();
-    }
-    let mut tail = Vec::new();
-    for stage in chain.iter_mut() {
-        stage.flush(&mut tail);
-    }
-    out.extend(tail);
-    let (alerts, events): (Vec<Event>, Vec<Event>) =
-        out.into_iter().partition(|e| get_str(e, "source.type") == Some("alert"));
+    Ok(vec![Box::new(enrich), Box::new(label), Box::new(alert)])
+}
 
+fn print_enrich_and_label(total: usize, events: &[Event]) {
     let has_prefix = |e: &Event, p: &str| e.keys().any(|k| k.starts_with(p));
     let located = events.iter().filter(|e| has_prefix(e, "enrichments.geo.")).count();
     let internal = events
@@ -237,8 +261,6 @@ fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<E
         .filter(|e| e.iter().any(|(k, v)| k.starts_with("enrichments.network.") && v.as_bool() == Some(true)))
         .count();
     let hits: Vec<&Event> = events.iter().filter(|e| has_prefix(e, "threatintels.")).collect();
-    println!();
-    println!("{}", bold("enrich -> label -> alert (in process)"));
     println!(
         "  enrich  {total} events: {internal} with an internal address, {located} with a location (MaxMind's test databases know few addresses)"
     );
@@ -249,6 +271,9 @@ fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<E
         let score = e.get("threat.triage.score").map(|v| v.to_string()).unwrap_or_default();
         println!("          e.g. triage score {score}: {}", sanitize(reason));
     }
+}
+
+fn print_alerts(alerts: &[Event], failed: usize) {
     let mut firsts: Vec<&Event> = alerts.iter().filter(|a| !a.contains_key("alert_update")).collect();
     let rank = |a: &Event| match get_str(a, "priority") {
         Some("HIGH") => 0,
@@ -273,9 +298,6 @@ fn run_stages(events: Vec<Event>, bold: &dyn Fn(&str) -> String) -> Result<Vec<E
             sanitize(&s("event_source_type"))
         );
     }
-    let mut all = events;
-    all.extend(alerts);
-    Ok(all)
 }
 
 /// Marks a store the demo made, so that the next demo may replace it.

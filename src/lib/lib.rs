@@ -1,6 +1,8 @@
-//! metron: Apache Metron's security-analytics pipeline as a library of stages
-//! (parse, and later capture, enrich, label, alert, store, hunt) that the `metron`
-//! binary wires between NDJSON readers and writers.
+//! metron: Apache Metron's security-analytics pipeline as a library: the core (event,
+//! io, net, text, expr, stage, driver), the stages (capture, parse, enrich, label,
+//! alert), the store and the console (hunt), and what composes them (config, gen,
+//! demo). `docs/architecture.md` is the map; the `metron` binary wires each stage
+//! between a source and NDJSON output.
 
 pub mod alert;
 pub mod capture;

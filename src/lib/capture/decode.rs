@@ -128,121 +128,135 @@ fn ethernet_ipv4(data: &[u8]) -> Option<Decoded> {
 
 /// Decodes through etherparse's slicer (every link type and header).
 pub fn decode_sliced(linktype: i32, data: &[u8]) -> Packet<'_> {
-    use linktype::*;
-    let sliced = match linktype {
-        ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|e| e.to_string()),
-        LINUX_SLL => match data.get(14..16) {
-            Some(p) => Ok(LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([p[0], p[1]])), &data[16..])),
-            None => Err("Linux cooked header cut short".into()),
-        },
-        LINUX_SLL2 => match (data.get(0..2), data.get(20..)) {
-            (Some(p), Some(rest)) => {
-                Ok(LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([p[0], p[1]])), rest))
-            }
-            _ => Err("Linux cooked v2 header cut short".into()),
-        },
-        RAW | RAW_OPENBSD | RAW_BSD | IPV4 | IPV6 => LaxSlicedPacket::from_ip(data).map_err(|e| e.to_string()),
-        NULL | LOOP => match data.get(0..4) {
-            Some(f) => {
-                let family = if linktype == LOOP {
-                    u32::from_be_bytes([f[0], f[1], f[2], f[3]])
-                } else {
-                    // Host byte order of the machine that captured: try both.
-                    let le = u32::from_le_bytes([f[0], f[1], f[2], f[3]]);
-                    if le < 256 {
-                        le
-                    } else {
-                        u32::from_be_bytes([f[0], f[1], f[2], f[3]])
-                    }
-                };
-                match family {
-                    // AF_INET; AF_INET6 on BSDs, macOS and Linux.
-                    2 | 24 | 28 | 30 | 10 => LaxSlicedPacket::from_ip(&data[4..]).map_err(|e| e.to_string()),
-                    _ => return Packet::NotIp,
-                }
-            }
-            None => Err("loopback header cut short".into()),
-        },
-        other => return Packet::UnknownLinkType(other),
-    };
-    let sliced = match sliced {
+    let sliced = match slice_link(linktype, data) {
         Ok(s) => s,
-        Err(e) => return Packet::Malformed(e),
+        Err(packet) => return packet,
     };
     let vlans = sliced.vlan_ids();
-    let vlan = vlans.first().map(|v| v.value());
-    let inner_vlan = vlans.get(1).map(|v| v.value());
-    let base = |src: IpAddr, dst: IpAddr, ip_len: u32| Decoded {
-        src,
-        dst,
-        proto: 0,
-        sport: 0,
-        dport: 0,
-        has_ports: false,
-        icmp_id: 0,
-        tcp_flags: 0,
-        ip_len,
-        payload_len: 0,
-        vlan,
-        inner_vlan,
-    };
+    let vlans = (vlans.first().map(|v| v.value()), vlans.get(1).map(|v| v.value()));
     match &sliced.net {
-        Some(LaxNetSlice::Ipv4(v4)) => {
-            let h = v4.header();
-            let header_len = h.slice().len() as u32;
-            let total = u32::from(h.total_len());
-            // A total length of 0 is TCP segmentation offload on the capturing host.
-            let ip_len = if total == 0 { data.len() as u32 } else { total };
-            let mut d = base(IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), ip_len);
-            let payload = v4.payload();
-            d.proto = payload.ip_number.0;
-            let declared = ip_len.saturating_sub(header_len);
-            if payload.fragmented {
-                d.payload_len = declared;
-                let frag = Fragment {
-                    id: u32::from(h.identification()),
-                    offset: u32::from(h.fragments_offset().value()) * 8,
-                    more: h.more_fragments(),
-                    data: payload.payload,
-                };
-                return Packet::Fragment(d, frag);
-            }
-            layer4(&mut d, payload.payload, declared);
-            Packet::Ip(d)
-        }
-        Some(LaxNetSlice::Ipv6(v6)) => {
-            let h = v6.header();
-            let declared_payload = u32::from(h.payload_length());
-            let ip_len = if declared_payload == 0 { (data.len() as u32).max(40) } else { 40 + declared_payload };
-            let mut d = base(IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), ip_len);
-            let payload = v6.payload();
-            d.proto = payload.ip_number.0;
-            let declared = (ip_len - 40).saturating_sub(v6.extensions().slice().len() as u32);
-            if payload.fragmented {
-                d.payload_len = declared;
-                for ext in v6.extensions().clone() {
-                    if let Ipv6ExtensionSlice::Fragment(f) = ext {
-                        let f = f.to_header();
-                        let frag = Fragment {
-                            id: f.identification,
-                            offset: u32::from(f.fragment_offset.value()) * 8,
-                            more: f.more_fragments,
-                            data: payload.payload,
-                        };
-                        return Packet::Fragment(d, frag);
-                    }
-                }
-                return Packet::Malformed("IPv6 fragment without a fragment header".into());
-            }
-            layer4(&mut d, payload.payload, declared);
-            Packet::Ip(d)
-        }
+        Some(LaxNetSlice::Ipv4(v4)) => ipv4(v4, data.len(), vlans),
+        Some(LaxNetSlice::Ipv6(v6)) => ipv6(v6, data.len(), vlans),
         Some(LaxNetSlice::Arp(_)) => Packet::NotIp,
         None => match &sliced.stop_err {
             Some((err, _)) if is_ip_ether_type(&sliced) => Packet::Malformed(err.to_string()),
             _ => Packet::NotIp,
         },
     }
+}
+
+/// The frame sliced past its link layer; `Err` is what the packet is when that
+/// cannot be done (not IP, an unknown link type, a header cut short).
+fn slice_link(linktype: i32, data: &[u8]) -> Result<LaxSlicedPacket<'_>, Packet<'_>> {
+    use linktype::*;
+    let ether_type = |at: usize| data.get(at..at + 2).map(|p| EtherType(u16::from_be_bytes([p[0], p[1]])));
+    let sliced = match linktype {
+        ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|e| e.to_string()),
+        LINUX_SLL => match (ether_type(14), data.get(16..)) {
+            (Some(t), Some(rest)) => Ok(LaxSlicedPacket::from_ether_type(t, rest)),
+            _ => Err("Linux cooked header cut short".into()),
+        },
+        LINUX_SLL2 => match (ether_type(0), data.get(20..)) {
+            (Some(t), Some(rest)) => Ok(LaxSlicedPacket::from_ether_type(t, rest)),
+            _ => Err("Linux cooked v2 header cut short".into()),
+        },
+        RAW | RAW_OPENBSD | RAW_BSD | IPV4 | IPV6 => LaxSlicedPacket::from_ip(data).map_err(|e| e.to_string()),
+        NULL | LOOP => match data.get(0..4) {
+            // AF_INET; AF_INET6 on BSDs, macOS and Linux.
+            Some(f) => match loopback_family(linktype, [f[0], f[1], f[2], f[3]]) {
+                2 | 24 | 28 | 30 | 10 => LaxSlicedPacket::from_ip(&data[4..]).map_err(|e| e.to_string()),
+                _ => return Err(Packet::NotIp),
+            },
+            None => Err("loopback header cut short".into()),
+        },
+        other => return Err(Packet::UnknownLinkType(other)),
+    };
+    sliced.map_err(Packet::Malformed)
+}
+
+/// The address family of a BSD loopback header: big-endian for LOOP, the capturing
+/// host's byte order for NULL (both are tried).
+fn loopback_family(linktype: i32, f: [u8; 4]) -> u32 {
+    if linktype == linktype::LOOP {
+        return u32::from_be_bytes(f);
+    }
+    let le = u32::from_le_bytes(f);
+    if le < 256 {
+        le
+    } else {
+        u32::from_be_bytes(f)
+    }
+}
+
+impl Decoded {
+    fn new(src: IpAddr, dst: IpAddr, ip_len: u32, (vlan, inner_vlan): (Option<u16>, Option<u16>)) -> Decoded {
+        Decoded {
+            src,
+            dst,
+            proto: 0,
+            sport: 0,
+            dport: 0,
+            has_ports: false,
+            icmp_id: 0,
+            tcp_flags: 0,
+            ip_len,
+            payload_len: 0,
+            vlan,
+            inner_vlan,
+        }
+    }
+}
+
+fn ipv4<'a>(v4: &etherparse::LaxIpv4Slice<'a>, frame_len: usize, vlans: (Option<u16>, Option<u16>)) -> Packet<'a> {
+    let h = v4.header();
+    let header_len = h.slice().len() as u32;
+    let total = u32::from(h.total_len());
+    // A total length of 0 is TCP segmentation offload on the capturing host.
+    let ip_len = if total == 0 { frame_len as u32 } else { total };
+    let mut d = Decoded::new(IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), ip_len, vlans);
+    let payload = v4.payload();
+    d.proto = payload.ip_number.0;
+    let declared = ip_len.saturating_sub(header_len);
+    if payload.fragmented {
+        d.payload_len = declared;
+        let frag = Fragment {
+            id: u32::from(h.identification()),
+            offset: u32::from(h.fragments_offset().value()) * 8,
+            more: h.more_fragments(),
+            data: payload.payload,
+        };
+        return Packet::Fragment(d, frag);
+    }
+    layer4(&mut d, payload.payload, declared);
+    Packet::Ip(d)
+}
+
+fn ipv6<'a>(v6: &etherparse::LaxIpv6Slice<'a>, frame_len: usize, vlans: (Option<u16>, Option<u16>)) -> Packet<'a> {
+    let h = v6.header();
+    let declared_payload = u32::from(h.payload_length());
+    let ip_len = if declared_payload == 0 { (frame_len as u32).max(40) } else { 40 + declared_payload };
+    let mut d = Decoded::new(IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), ip_len, vlans);
+    let payload = v6.payload();
+    d.proto = payload.ip_number.0;
+    let declared = (ip_len - 40).saturating_sub(v6.extensions().slice().len() as u32);
+    if !payload.fragmented {
+        layer4(&mut d, payload.payload, declared);
+        return Packet::Ip(d);
+    }
+    d.payload_len = declared;
+    for ext in v6.extensions().clone() {
+        if let Ipv6ExtensionSlice::Fragment(f) = ext {
+            let f = f.to_header();
+            let frag = Fragment {
+                id: f.identification,
+                offset: u32::from(f.fragment_offset.value()) * 8,
+                more: f.more_fragments,
+                data: payload.payload,
+            };
+            return Packet::Fragment(d, frag);
+        }
+    }
+    Packet::Malformed("IPv6 fragment without a fragment header".into())
 }
 
 /// Whether the frame said it carries IP (so a missing IP layer is damage, not another protocol).

@@ -47,6 +47,11 @@ pub const DEFAULT_CACHE_SIZE: usize = 65_536;
 /// Largest cache accepted: memory stays flat, and within reason.
 const MAX_CACHE_SIZE: usize = 16 * 1024 * 1024;
 
+/// What `build()` takes. Enrich's section needs nothing resolved beyond its paths
+/// (the binary makes them relative to the config file), so the section, with the
+/// flags laid over it, is the settings: other stages have a `*Settings` of their own.
+pub type EnrichSettings = EnrichConfig;
+
 /// `[enrich]` in `metron.toml`; the flags of `metron enrich` override it.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

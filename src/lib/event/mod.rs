@@ -224,15 +224,6 @@ pub fn community_id_of(event: &Event) -> Option<String> {
     Some(community_id(0, src, dst, proto, ports))
 }
 
-/// Reads a field as an integer, accepting numbers and numeric strings.
-pub fn get_i64(event: &Event, key: &str) -> Option<i64> {
-    match event.get(key)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 /// Reads a field as text (strings only).
 pub fn get_str<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
     event.get(key)?.as_str()

@@ -73,7 +73,7 @@ pub struct FeedConfig {
 
 /// How a table-shaped file is read, resolved from a preset and a `FeedConfig`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TableSpec {
+pub struct FeedLayout {
     /// For reports: the preset or `csv` / `list`.
     pub format: String,
     /// None: the whole line is the indicator (plain lists).
@@ -94,16 +94,16 @@ pub struct TableSpec {
 
 /// What a file holds.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Format {
+pub enum FeedFormat {
     Stix,
-    Table(TableSpec),
+    Table(FeedLayout),
 }
 
-impl Format {
+impl FeedFormat {
     pub fn name(&self) -> &str {
         match self {
-            Format::Stix => "stix",
-            Format::Table(t) => &t.format,
+            FeedFormat::Stix => "stix",
+            FeedFormat::Table(t) => &t.format,
         }
     }
 }
@@ -113,8 +113,8 @@ fn cols(names: &[&str]) -> Vec<String> {
 }
 
 /// The built-in formats.
-pub fn preset(name: &str) -> Option<Format> {
-    let table = |format: &str, columns: Vec<String>, indicator: usize, kind: Option<IndicatorType>| TableSpec {
+pub fn preset(name: &str) -> Option<FeedFormat> {
+    let table = |format: &str, columns: Vec<String>, indicator: usize, kind: Option<IndicatorType>| FeedLayout {
         format: format.to_owned(),
         separator: Some(b','),
         columns,
@@ -130,9 +130,9 @@ pub fn preset(name: &str) -> Option<Format> {
         subdomains: true,
     };
     Some(match name {
-        "stix" => Format::Stix,
+        "stix" => FeedFormat::Stix,
         // id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter
-        "urlhaus" => Format::Table(TableSpec {
+        "urlhaus" => FeedFormat::Table(FeedLayout {
             name_column: Some(5),
             labels_column: Some(6),
             ..table(
@@ -152,7 +152,7 @@ pub fn preset(name: &str) -> Option<Format> {
                 Some(IndicatorType::Url),
             )
         }),
-        "feodo" => Format::Table(TableSpec {
+        "feodo" => FeedFormat::Table(FeedLayout {
             name_column: Some(5),
             labels_column: Some(3),
             ..table(
@@ -162,11 +162,11 @@ pub fn preset(name: &str) -> Option<Format> {
                 Some(IndicatorType::Ip),
             )
         }),
-        "sslbl" => Format::Table(TableSpec {
+        "sslbl" => FeedFormat::Table(FeedLayout {
             name_column: Some(2),
             ..table("sslbl", cols(&["Listingdate", "SHA1", "Listingreason"]), 1, Some(IndicatorType::Sha1))
         }),
-        "misp" => Format::Table(TableSpec {
+        "misp" => FeedFormat::Table(FeedLayout {
             type_column: Some(3),
             name_column: Some(5),
             labels_column: Some(2),
@@ -178,29 +178,29 @@ pub fn preset(name: &str) -> Option<Format> {
                 None,
             )
         }),
-        "list" => Format::Table(TableSpec { separator: None, ..table("list", cols(&["indicator"]), 0, None) }),
-        "csv" => Format::Table(TableSpec { header: true, ..table("csv", Vec::new(), 0, None) }),
+        "list" => FeedFormat::Table(FeedLayout { separator: None, ..table("list", cols(&["indicator"]), 0, None) }),
+        "csv" => FeedFormat::Table(FeedLayout { header: true, ..table("csv", Vec::new(), 0, None) }),
         _ => return None,
     })
 }
 
 impl FeedConfig {
     /// The format this section describes, or every problem with it.
-    pub fn resolve(&self) -> Result<Format, Vec<String>> {
+    pub fn resolve(&self) -> Result<FeedFormat, Vec<String>> {
         let base = self.format.as_deref().unwrap_or(if self.columns.is_some() { "csv" } else { "list" });
         let Some(format) = preset(base) else {
             return Err(vec![format!("format {base:?}: not one of {}", PRESETS.join(", "))]);
         };
         let mut t = match format {
-            Format::Stix => {
+            FeedFormat::Stix => {
                 let table_keys = self.columns.is_some() || self.indicator_column.is_some() || self.separator.is_some();
                 return if table_keys {
                     Err(vec!["a stix feed takes no columns or separator".into()])
                 } else {
-                    Ok(Format::Stix)
+                    Ok(FeedFormat::Stix)
                 };
             }
-            Format::Table(t) => t,
+            FeedFormat::Table(t) => t,
         };
         let mut problems = Vec::new();
         if let Some(c) = &self.columns {
@@ -213,14 +213,14 @@ impl FeedConfig {
         self.resolve_columns(&mut t, &mut problems);
         self.resolve_syntax(&mut t, &mut problems);
         if problems.is_empty() {
-            Ok(Format::Table(t))
+            Ok(FeedFormat::Table(t))
         } else {
             Err(problems)
         }
     }
 
     /// The indicator, type, name, labels and to_ids columns, by index or by name.
-    fn resolve_columns(&self, t: &mut TableSpec, problems: &mut Vec<String>) {
+    fn resolve_columns(&self, t: &mut FeedLayout, problems: &mut Vec<String>) {
         let columns = t.columns.clone();
         let find = |c: &Column, what: &str| -> Result<usize, String> {
             match c {
@@ -252,7 +252,7 @@ impl FeedConfig {
     }
 
     /// The indicator type, separators, comment, header and subdomain settings.
-    fn resolve_syntax(&self, t: &mut TableSpec, problems: &mut Vec<String>) {
+    fn resolve_syntax(&self, t: &mut FeedLayout, problems: &mut Vec<String>) {
         if let Some(k) = &self.kind {
             t.kind = match k.as_str() {
                 "auto" => None,
@@ -314,14 +314,14 @@ fn one_char(s: &str) -> Option<u8> {
 }
 
 /// Tells a file's format by its first lines (and, failing that, its name).
-pub fn detect(path: &Path) -> std::io::Result<Format> {
+pub fn detect(path: &Path) -> std::io::Result<FeedFormat> {
     let mut head = Vec::with_capacity(16 * 1024);
     io::open_input(path)?.take(16 * 1024).read_to_end(&mut head)?;
     let text = String::from_utf8_lossy(&head);
     let first = text.trim_start();
     let name = file_name(path).to_ascii_lowercase();
     if first.starts_with('{') || first.starts_with('[') || name.ends_with(".json") {
-        return Ok(Format::Stix);
+        return Ok(FeedFormat::Stix);
     }
     let header = |l: &str| l.trim_start_matches('#').trim().replace('"', "").to_ascii_lowercase();
     // abuse.ch banners: `# abuse.ch URLhaus Database Dump (CSV ...)`.
@@ -339,14 +339,14 @@ pub fn detect(path: &Path) -> std::io::Result<Format> {
         } else {
             continue;
         };
-        return Ok(preset(preset_name).unwrap_or(Format::Stix));
+        return Ok(preset(preset_name).unwrap_or(FeedFormat::Stix));
     }
     for p in ["urlhaus", "feodo", "sslbl", "misp"] {
         if name.contains(p) {
-            return Ok(preset(p).unwrap_or(Format::Stix));
+            return Ok(preset(p).unwrap_or(FeedFormat::Stix));
         }
     }
-    Ok(preset("list").unwrap_or(Format::Stix))
+    Ok(preset("list").unwrap_or(FeedFormat::Stix))
 }
 
 /// The name without directories and without `.gz` / `.zst`.
@@ -471,7 +471,7 @@ pub struct LoadOptions {
 pub fn load(
     path: &Path,
     source: &str,
-    format: &Format,
+    format: &FeedFormat,
     opts: &LoadOptions,
     builder: &mut IndexBuilder,
 ) -> Result<FeedReport, FeedError> {
@@ -485,8 +485,8 @@ pub fn load(
     let src = builder.source(source);
     let fail = |message: String| FeedError { file: file.clone(), message };
     match format {
-        Format::Stix => load_stix(path, src, opts, builder, &mut report).map_err(fail)?,
-        Format::Table(spec) => load_table(path, src, spec, opts, builder, &mut report).map_err(fail)?,
+        FeedFormat::Stix => load_stix(path, src, opts, builder, &mut report).map_err(fail)?,
+        FeedFormat::Table(spec) => load_table(path, src, spec, opts, builder, &mut report).map_err(fail)?,
     }
     // Patterns we cannot evaluate are the intel's business; rows that are not
     // indicators at all, with not one that is, mean the file is not what it claims.
@@ -573,7 +573,7 @@ fn load_stix(
 fn load_table(
     path: &Path,
     src: u16,
-    spec: &TableSpec,
+    spec: &FeedLayout,
     opts: &LoadOptions,
     builder: &mut IndexBuilder,
     report: &mut FeedReport,
@@ -608,7 +608,7 @@ fn load_table(
 
 /// One table file being loaded: what its header said and where its rows go.
 struct TableLoader<'a> {
-    spec: &'a TableSpec,
+    spec: &'a FeedLayout,
     src: u16,
     builder: &'a mut IndexBuilder,
     report: &'a mut FeedReport,
@@ -753,7 +753,7 @@ fn strip_trailing_comment<'a>(line: &'a str, comment: &str) -> &'a str {
     }
 }
 
-fn row_meta(spec: &TableSpec, fields: &[Cow<'_, str>]) -> Meta {
+fn row_meta(spec: &FeedLayout, fields: &[Cow<'_, str>]) -> Meta {
     let get = |c: Option<usize>| c.and_then(|c| fields.get(c)).map(|v| v.trim()).filter(|v| !v.is_empty());
     let labels = get(spec.labels_column)
         .filter(|l| !l.eq_ignore_ascii_case("none"))
@@ -858,7 +858,7 @@ mod tests {
                separator = ",""#,
         )
         .unwrap();
-        let Format::Table(t) = c.resolve().unwrap() else { panic!() };
+        let FeedFormat::Table(t) = c.resolve().unwrap() else { panic!() };
         assert_eq!(t.columns, ["domain", "", "source"]);
         assert_eq!((t.indicator, t.kind, t.separator), (0, Some(IndicatorType::Domain), Some(b',')));
         let bad: FeedConfig =

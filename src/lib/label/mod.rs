@@ -18,7 +18,7 @@ use crate::error::ErrorType;
 use crate::event::{fields, now_ms, Event};
 use crate::io::{self, ChangeWatch};
 use crate::stage::{Stage, StageConfig, StageError};
-use feeds::{FeedConfig, FeedError, FeedReport, Format, LoadOptions};
+use feeds::{FeedConfig, FeedError, FeedFormat, FeedReport, LoadOptions};
 use index::{Hit, Index, IndexBuilder, IndicatorType};
 use serde::Deserialize;
 use serde_json::Value;
@@ -192,7 +192,7 @@ pub struct LabelBuildError(pub Vec<String>);
 struct SourceSpec {
     path: PathBuf,
     /// None: told per file by its content.
-    format: Option<Format>,
+    format: Option<FeedFormat>,
     /// None: each file's stem.
     source: Option<String>,
 }

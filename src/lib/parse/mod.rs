@@ -307,65 +307,65 @@ impl ParseStage {
             let (parser, sensor) = self.make_parser(source);
             self.sources.insert(source.to_owned(), SourceState { parser, sensor });
         }
-        let line = match data {
-            LineData::TooLong { prefix, len } => {
+        let line = match self.text_of(data) {
+            Ok(line) => line,
+            Err((message, raw)) => {
                 let sensor = self.sources.get(source).map(|s| s.sensor.clone()).unwrap_or_default();
-                let message = format!("line is {len} bytes, over the limit of {} (max_line_bytes)", self.max_line);
-                self.error(
-                    ErrorType::ParserError,
-                    &sensor,
-                    &message,
-                    &String::from_utf8_lossy(prefix),
-                    source,
-                    line_no,
-                    errors,
-                );
-                return;
+                return self.error(ErrorType::ParserError, &sensor, &message, &raw, source, line_no, errors);
             }
-            LineData::Line(bytes) => match std::str::from_utf8(bytes) {
-                Ok(s) => s,
-                Err(e) => {
-                    let sensor = self.sources.get(source).map(|s| s.sensor.clone()).unwrap_or_default();
-                    let message = format!("invalid UTF-8 at byte {}", e.valid_up_to());
-                    self.error(
-                        ErrorType::ParserError,
-                        &sensor,
-                        &message,
-                        &String::from_utf8_lossy(bytes),
-                        source,
-                        line_no,
-                        errors,
-                    );
-                    return;
-                }
-            },
         };
         if line.trim().is_empty() {
             self.stats.skipped += 1;
             return;
         }
-        let needs_sniff = self.sources.get(source).is_some_and(|s| s.parser.is_none());
-        if needs_sniff {
-            match sniff(line) {
-                Some(format) => {
-                    let file = (source != "-").then_some(source);
-                    if let Some(state) = self.sources.get_mut(source) {
-                        state.parser = Some((format.build)(file));
-                        state.sensor = format.name.to_owned();
-                    }
+        if self.sources.get(source).is_some_and(|s| s.parser.is_none()) && !self.sniff(source, line, line_no, errors) {
+            return;
+        }
+        self.run_parser(source, line, line_no, out, errors);
+    }
+
+    /// A line as text, or why not (over the length limit, not UTF-8) with what of it
+    /// the error record keeps.
+    fn text_of<'a>(&self, data: LineData<'a>) -> Result<&'a str, (String, String)> {
+        match data {
+            LineData::TooLong { prefix, len } => Err((
+                format!("line is {len} bytes, over the limit of {} (max_line_bytes)", self.max_line),
+                String::from_utf8_lossy(prefix).into_owned(),
+            )),
+            LineData::Line(bytes) => std::str::from_utf8(bytes).map_err(|e| {
+                (format!("invalid UTF-8 at byte {}", e.valid_up_to()), String::from_utf8_lossy(bytes).into_owned())
+            }),
+        }
+    }
+
+    /// `auto` on an input's first telling line: its parser, or false when the line
+    /// was a comment (skipped) or fits no format (an error record).
+    fn sniff(&mut self, source: &str, line: &str, line_no: u64, errors: &mut Vec<Event>) -> bool {
+        match sniff(line) {
+            Some(format) => {
+                let file = (source != "-").then_some(source);
+                if let Some(state) = self.sources.get_mut(source) {
+                    state.parser = Some((format.build)(file));
+                    state.sensor = format.name.to_owned();
                 }
-                // A comment before the first header (`### ...`) says nothing of the format.
-                None if line.starts_with('#') => {
-                    self.stats.skipped += 1;
-                    return;
-                }
-                None => {
-                    let message = "cannot tell the format of this line; name it with --format";
-                    self.error(ErrorType::ParserError, "auto", message, line, source, line_no, errors);
-                    return;
-                }
+                true
+            }
+            // A comment before the first header (`### ...`) says nothing of the format.
+            None if line.starts_with('#') => {
+                self.stats.skipped += 1;
+                false
+            }
+            None => {
+                let message = "cannot tell the format of this line; name it with --format";
+                self.error(ErrorType::ParserError, "auto", message, line, source, line_no, errors);
+                false
             }
         }
+    }
+
+    /// The input's parser on one line: straight to NDJSON where it can, else events
+    /// finished with the fields every event carries.
+    fn run_parser(&mut self, source: &str, line: &str, line_no: u64, out: &mut Vec<Event>, errors: &mut Vec<Event>) {
         let Some(state) = self.sources.get_mut(source) else { return };
         let Some(parser) = state.parser.as_mut() else { return };
         if let Some((bytes, n)) = self.direct.as_mut() {
