@@ -46,6 +46,9 @@ _metron() {
             metron,parse)
                 cmd="metron__subcmd__parse"
                 ;;
+            metron,profile)
+                cmd="metron__subcmd__profile"
+                ;;
             metron,store)
                 cmd="metron__subcmd__store"
                 ;;
@@ -78,6 +81,9 @@ _metron() {
                 ;;
             metron__subcmd__help,parse)
                 cmd="metron__subcmd__help__subcmd__parse"
+                ;;
+            metron__subcmd__help,profile)
+                cmd="metron__subcmd__help__subcmd__profile"
                 ;;
             metron__subcmd__help,store)
                 cmd="metron__subcmd__help__subcmd__store"
@@ -158,7 +164,7 @@ _metron() {
 
     case "${cmd}" in
         metron)
-            opts="-q -h -V --config --color --quiet --help --version capture extract parse enrich label alert generate store hunt demo help"
+            opts="-q -h -V --config --color --quiet --help --version capture extract parse enrich profile label alert generate store hunt demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,7 +540,7 @@ _metron() {
             return 0
             ;;
         metron__subcmd__generate)
-            opts="-n -o -q -h -V --count --seed --output --config --color --quiet --help --version zeek-conn suricata-eve intel pcap"
+            opts="-n -o -q -h -V --count --seed --output --truth --config --color --quiet --help --version zeek-conn suricata-eve intel pcap traffic"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -560,6 +566,10 @@ _metron() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --truth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -576,7 +586,7 @@ _metron() {
             return 0
             ;;
         metron__subcmd__help)
-            opts="capture extract parse enrich label alert generate store hunt demo help"
+            opts="capture extract parse enrich profile label alert generate store hunt demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -716,6 +726,20 @@ _metron() {
             return 0
             ;;
         metron__subcmd__help__subcmd__parse)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        metron__subcmd__help__subcmd__profile)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -954,6 +978,68 @@ _metron() {
                     ;;
                 -f)
                     COMPREPLY=($(compgen -W "auto zeek bro suricata eve asa cef leef syslog snort yaf squid" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --errors)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        metron__subcmd__profile)
+            opts="-o -F -q -h -V --detect --only-findings --window --period --min-history --state --flush --max-entities --output --errors --follow --max-line-bytes --config --color --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --detect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-history)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-entities)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)

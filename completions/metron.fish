@@ -35,6 +35,7 @@ complete -c metron -n "__fish_metron_needs_command" -f -a "capture" -d 'Turn pac
 complete -c metron -n "__fish_metron_needs_command" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
 complete -c metron -n "__fish_metron_needs_command" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_needs_command" -f -a "profile" -d 'Behavioural analytics: profiles per entity and period, and findings (beacons, long connections, DNS tunnels, scans, anomalies)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
 complete -c metron -n "__fish_metron_needs_command" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
@@ -131,6 +132,25 @@ complete -c metron -n "__fish_metron_using_subcommand enrich" -s F -l follow -d 
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand profile" -l detect -d 'Detections to run, comma-separated: beacon, long_conn, dns_tunnel, scan, anomaly [default: all]' -r
+complete -c metron -n "__fish_metron_using_subcommand profile" -l window -d 'The window of the beacon, long connection and DNS tunnel detections [default: 24h]' -r
+complete -c metron -n "__fish_metron_using_subcommand profile" -l period -d 'The period of profiles (anomalies are judged per period) [default: 1h]' -r
+complete -c metron -n "__fish_metron_using_subcommand profile" -l min-history -d 'Periods of an entity\'s history an anomaly needs [default: 12]' -r
+complete -c metron -n "__fish_metron_using_subcommand profile" -l state -d 'Keep windows and histories here between runs, checkpointed every minute' -r -F
+complete -c metron -n "__fish_metron_using_subcommand profile" -l max-entities -d 'Entities (pairs, domains, scanners, hosts) each detection holds at most; the least recently seen go first [default: 100000]' -r
+complete -c metron -n "__fish_metron_using_subcommand profile" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand profile" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
+complete -c metron -n "__fish_metron_using_subcommand profile" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
+complete -c metron -n "__fish_metron_using_subcommand profile" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand profile" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand profile" -l only-findings -d 'Write findings and profile records only, not the events'
+complete -c metron -n "__fish_metron_using_subcommand profile" -l flush -d 'With --state: close the windows and periods still open at the end of input too'
+complete -c metron -n "__fish_metron_using_subcommand profile" -s F -l follow -d 'Keep reading: growing files, and new files in named directories (survives rotation)'
+complete -c metron -n "__fish_metron_using_subcommand profile" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand profile" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand profile" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand label" -l intel -d 'Intel file or directory, PATH or FORMAT:PATH (repeatable; replaces [label] intel)' -r
 complete -c metron -n "__fish_metron_using_subcommand label" -l max-stix-bytes -d 'Do not reload intel files when they change. Largest STIX file read, decompressed (K, M, G) [default: 128M]' -r
 complete -c metron -n "__fish_metron_using_subcommand label" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
@@ -164,9 +184,10 @@ complete -c metron -n "__fish_metron_using_subcommand alert" -s F -l follow -d '
 complete -c metron -n "__fish_metron_using_subcommand alert" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand alert" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand alert" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand generate" -s n -l count -d 'How many records' -r
+complete -c metron -n "__fish_metron_using_subcommand generate" -s n -l count -d 'How many records (for traffic: ordinary records of the day, about 1,500 per host)' -r
 complete -c metron -n "__fish_metron_using_subcommand generate" -l seed -d 'Random seed: the same seed gives the same output' -r
 complete -c metron -n "__fish_metron_using_subcommand generate" -s o -l output -d 'Write here instead of stdout (.zst and .gz compress)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand generate" -l truth -d 'traffic: write what was injected (the truth) here, as NDJSON' -r -F
 complete -c metron -n "__fish_metron_using_subcommand generate" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand generate" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -301,17 +322,18 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand demo" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "hunt" -d 'The triage console over a store: alert queue, detail, status workflow, search, pivots, charts'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich label alert generate store hunt demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "profile" -d 'Behavioural analytics: profiles per entity and period, and findings (beacons, long connections, DNS tunnels, scans, anomalies)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "hunt" -d 'The triage console over a store: alert queue, detail, status workflow, search, pivots, charts'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ingest" -d 'Store NDJSON events, alert records and error records (routed by source.type); idempotent by guid'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "query" -d 'Run one read-only SQL query over the store\'s tables'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "triage" -d 'Record a triage action (status, comment, assignee, meta-alert) on alerts, with who and when'

@@ -269,6 +269,34 @@ fn search_pivot_and_charts_views() {
     assert!(s.rows.len() >= 4, "recent searches too: {:?}", s.rows);
 }
 
+/// A finding from `metron profile`, stored like any event, is found by a search on
+/// its kind and shows its reason and numbers in the detail page.
+#[test]
+fn a_finding_shows_its_reason_in_the_detail_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut ctx, mut app) = console(tmp.path(), false);
+    let finding = json!({"guid": "019b7c00-8d28-7585-b8b7-d054bfb3b912", "source.type": "metron.finding",
+        "timestamp": T + 5_000, "finding.kind": "beacon", "score": 0.97, "ip_src_addr": "10.0.0.7",
+        "ip_dst_addr": "203.0.113.9", "first_seen": T - 86_000_000, "last_seen": T + 5_000,
+        "reason": "10.0.0.7 called 203.0.113.9 288 times, every 5 min (± 3 s)", "finding.interval": 300.0});
+    let out = metron()
+        .args(["store", "ingest", "-q", "--store"])
+        .arg(tmp.path())
+        .write_stdin(finding.to_string() + "\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = app.run_search("finding.kind=beacon");
+    settle(&mut ctx, &mut app, r);
+    assert_eq!(app.results.table.as_ref().unwrap().rows.len(), 1);
+    let r = app.key(enter());
+    settle(&mut ctx, &mut app, r);
+    assert_eq!(app.screen, Screen::Detail);
+    let text = render(&app, 120, 40);
+    assert!(text.contains("reason") && text.contains("called 203.0.113.9 288 times, every 5 min"), "{text}");
+    assert!(text.contains("finding.interval"), "{text}");
+}
+
 #[test]
 fn help_is_drawn_from_the_key_table() {
     let mut app = App::new("ann", false);

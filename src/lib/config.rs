@@ -26,6 +26,8 @@ pub struct Config {
     #[serde(default)]
     pub alert: crate::alert::AlertConfig,
     #[serde(default)]
+    pub profile: crate::profile::ProfileConfig,
+    #[serde(default)]
     pub store: StoreConfig,
     #[serde(default)]
     pub hunt: crate::hunt::HuntConfig,
@@ -113,6 +115,7 @@ impl Config {
         problems.extend(self.enrich.validate().into_iter().map(|p| format!("[enrich]: {p}")));
         problems.extend(self.label.validate());
         problems.extend(self.capture.validate().into_iter().map(|p| format!("[capture] {p}")));
+        problems.extend(self.profile.validate());
         problems.extend(self.hunt.validate().into_iter().map(|p| format!("[hunt] {p}")));
         if let Some(i) = self.store.flush_interval.as_deref() {
             if let Err(e) = crate::event::parse_duration(i) {

@@ -473,9 +473,9 @@ impl Processor for EventLines<'_> {
             return Ok(());
         }
         self.stats.records += 1;
-        if self.stage.process_line(bytes, &mut self.raw) {
-            self.raw_lines += 1;
-            self.stats.events += 1;
+        if let Some(lines) = self.stage.process_line(bytes, &mut self.raw) {
+            self.raw_lines += lines;
+            self.stats.events += lines;
             return Ok(());
         }
         let event = match crate::event::event_from_json(bytes) {

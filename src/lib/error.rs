@@ -13,6 +13,7 @@ pub enum ErrorType {
     EnrichmentError,
     ThreatIntelError,
     AlertError,
+    ProfileError,
     StoreError,
 }
 
@@ -24,6 +25,7 @@ impl ErrorType {
             ErrorType::EnrichmentError => "enrichment_error",
             ErrorType::ThreatIntelError => "threatintel_error",
             ErrorType::AlertError => "alert_error",
+            ErrorType::ProfileError => "profile_error",
             ErrorType::StoreError => "store_error",
         }
     }

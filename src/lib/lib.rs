@@ -20,6 +20,7 @@ pub mod io;
 pub mod label;
 pub mod net;
 pub mod parse;
+pub mod profile;
 pub mod stage;
 pub mod store;
 pub mod text;

@@ -34,13 +34,14 @@ pub trait Stage: Send {
     /// Turns one event into zero or more events pushed on `out`.
     fn process(&mut self, event: Event, out: &mut Vec<Event>) -> Result<(), StageError>;
 
-    /// A fast path behind a pipe, for a stage that only adds fields: given one NDJSON
-    /// line, append the line with the stage's fields to `out` (with its newline) and
-    /// return true, without building an [`Event`]. False (the default) means "use
-    /// `process`", which must give the same event; a line that is not an event, or
-    /// that the stage would rather see whole, goes there.
-    fn process_line(&mut self, _line: &[u8], _out: &mut Vec<u8>) -> bool {
-        false
+    /// A fast path behind a pipe: given one NDJSON line, append what `process` would
+    /// give for it to `out` as NDJSON lines (with their newlines), without building an
+    /// [`Event`], and return how many lines that was (the line itself with the stage's
+    /// fields, records the stage made). `None` (the default) means "use `process`",
+    /// which must give the same; a line that is not an event, or that the stage would
+    /// rather see whole, goes there.
+    fn process_line(&mut self, _line: &[u8], _out: &mut Vec<u8>) -> Option<u64> {
+        None
     }
 
     /// Called now and then (every few thousand events, while waiting for input, and

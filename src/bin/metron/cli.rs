@@ -55,6 +55,9 @@ pub enum Command {
     /// Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out).
     #[command(after_help = ENRICH_EXAMPLES)]
     Enrich(EnrichArgs),
+    /// Behavioural analytics: profiles per entity and period, and findings (beacons, long connections, DNS tunnels, scans, anomalies).
+    #[command(after_help = PROFILE_EXAMPLES)]
+    Profile(ProfileArgs),
     /// Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events.
     #[command(after_help = LABEL_EXAMPLES)]
     Label(LabelArgs),
@@ -180,6 +183,43 @@ Examples:
 A rule that cannot be loaded is reported (file, rule, reason) and the others run; the
 exit code is then 1. All of it can be set in [alert] of metron.toml; flags override it.";
 
+const PROFILE_EXAMPLES: &str = "\
+Events pass through (unless --only-findings); the stage adds, in the same stream:
+  profile records   source.type metron.profile: profile, entity, period_start, period_end and
+                    one field per value (the built-in metron.host: bytes_out, connections and
+                    peers per ip_src_addr and period)
+  findings          source.type metron.finding: finding.kind, score (0 to 1), reason, timestamp,
+                    first_seen, last_seen, guid, the entity's fields (ip_src_addr, ip_dst_addr,
+                    ip_dst_port, domain, profile, entity) and finding.* numbers
+Detections (--detect, default all; docs/analytics.md explains each and its sources):
+  beacon      pairs that call on a schedule (RITA's scoring over --window, 24 bins)
+  long_conn   connections, and pairs in total, open for hours (1h, 4h, 8h, 12h)
+  dns_tunnel  registered domains queried with many distinct names (100, 500, 800, 1000)
+  scan        failed attempts to 25 hosts on a port, or 15 ports of a host, in 5 minutes
+  anomaly     a profile value beyond 3.5 MADs of the entity's own history (--min-history periods)
+Windows and periods close by event time, and at the end of input. With --state DIR, what is
+still open is saved instead (and reported when it closes in a later run; --flush closes it
+now), histories go on between runs, and a checkpoint is written every minute: a kill -9
+loses at most the last minute's events from the state.
+
+Profiles of your own, in metron.toml (values: count(), sum, min, max, mean, stddev, distinct,
+quantile(F, q), top(F, k); F is a field name or a CEL expression over e):
+  [profile.out_bytes]
+  onlyif  = 'e[\"source.type\"] == \"zeek.conn\"'
+  foreach = 'ip_src_addr'
+  period  = '1h'
+  outlier = 'bytes'
+  [profile.out_bytes.values]
+  bytes = 'sum(orig_bytes)'
+  peers = 'distinct(ip_dst_addr)'
+  p95   = 'quantile(duration, 0.95)'
+
+Examples:
+  metron parse conn.log dns.log | metron profile | metron alert --rules rules/ | metron store ingest
+  metron profile --only-findings --detect beacon,scan flows.ndjson
+  metron parse -F /opt/zeek/logs/current | metron profile --state /var/lib/metron/profile
+  metron alert --rules findings.yml    # e.g. kind: expression, expression: 'e[\"finding.kind\"] == \"beacon\" && e.score > 0.9'";
+
 const LABEL_EXAMPLES: &str = "\
 Intel: STIX 2.1 JSON (bundles, TAXII envelopes), abuse.ch URLhaus, Feodo Tracker and SSLBL
 CSVs, MISP CSV exports, plain lists (one IP, CIDR, domain, URL, email or hash per line,
@@ -214,7 +254,11 @@ Examples:
   metron generate zeek-conn -n 1000000 > conn.log
   metron generate suricata-eve -n 1000000 --seed 7 -o eve.json.zst
   metron generate intel -n 1000000 > intel.txt   # a plain feed; ~1% of it is in zeek-conn of the same seed
-  metron generate pcap -n 1000000 -o bench.pcap  # interleaved TCP and UDP flows, for capture benchmarks";
+  metron generate pcap -n 1000000 -o bench.pcap  # interleaved TCP and UDP flows, for capture benchmarks
+  metron generate traffic -n 500000 --truth truth.ndjson | metron parse | metron profile --only-findings
+
+traffic is a day of Zeek conn and dns JSON from hundreds of hosts with labelled injections (beacons,
+long connections, a DNS tunnel, scans, an upload jump) for `metron profile`; --truth lists them.";
 
 /// Where every stage writes, and how it reads: the same flags on each.
 #[derive(Debug, Args)]
@@ -520,12 +564,54 @@ pub struct LabelArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Detections to run, comma-separated: beacon, long_conn, dns_tunnel, scan, anomaly [default: all].
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub detect: Vec<String>,
+
+    /// Write findings and profile records only, not the events.
+    #[arg(long)]
+    pub only_findings: bool,
+
+    /// The window of the beacon, long connection and DNS tunnel detections [default: 24h].
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+
+    /// The period of profiles (anomalies are judged per period) [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub period: Option<String>,
+
+    /// Periods of an entity's history an anomaly needs [default: 12].
+    #[arg(long, value_name = "N")]
+    pub min_history: Option<usize>,
+
+    /// Keep windows and histories here between runs, checkpointed every minute.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// With --state: close the windows and periods still open at the end of input too.
+    #[arg(long, requires = "state")]
+    pub flush: bool,
+
+    /// Entities (pairs, domains, scanners, hosts) each detection holds at most; the least recently seen go first [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub max_entities: Option<usize>,
+
+    /// Files to read (NDJSON events); none or `-` reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub io: StageIo,
+}
+
+#[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// What to generate.
-    #[arg(value_parser = ["zeek-conn", "suricata-eve", "intel", "pcap"])]
+    #[arg(value_parser = metron::gen::GEN_KINDS)]
     pub kind: String,
 
-    /// How many records.
+    /// How many records (for traffic: ordinary records of the day, about 1,500 per host).
     #[arg(short = 'n', long, default_value_t = 1000)]
     pub count: u64,
 
@@ -536,6 +622,10 @@ pub struct GenerateArgs {
     /// Write here instead of stdout (.zst and .gz compress).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// traffic: write what was injected (the truth) here, as NDJSON.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Enrich(args) => cmd::enrich::run(args, &global),
         Command::Alert(args) => cmd::alert::run(args, &global),
         Command::Label(args) => cmd::label::run(args, &global),
+        Command::Profile(args) => cmd::profile::run(args, &global),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Store(args) => cmd::store::run(args, &global),
         Command::Hunt(args) => cmd::hunt::run(args, &global),

@@ -337,9 +337,9 @@ impl Stage for AlertStage {
     /// Most events raise nothing and go on unchanged: behind a pipe such a line is
     /// written as it came instead of being serialized again. A line that raises an
     /// alert goes through `process` (and is read once more there).
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> bool {
+    fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Option<u64> {
         if self.output == AlertOutput::Only {
-            return false;
+            return None;
         }
         // Whether rules fire depends only on the fields they read, so a line is judged
         // on those alone; one that fires is read whole by `process`.
@@ -347,22 +347,22 @@ impl Stage for AlertStage {
             Some(reads) => crate::event::event_from_json_only(line, |k| reads.wants(k)),
             None => crate::event::event_from_json(line),
         };
-        let Ok(event) = event else { return false };
+        let Ok(event) = event else { return None };
         if self.reads.as_ref().is_some_and(|r| r.whole_for(&event)) {
-            return false;
+            return None;
         }
         let mut fired = std::mem::take(&mut self.fired);
         let errors = self.match_rules(&event, &mut fired);
         let quiet = fired.is_empty();
         self.fired = fired;
         if !quiet {
-            return false;
+            return None;
         }
         self.stats.events += 1;
         self.stats.expression_errors += errors;
         out.extend_from_slice(line);
         out.push(b'\n');
-        true
+        Some(1)
     }
 
     fn process(&mut self, mut event: Event, out: &mut Vec<Event>) -> Result<(), StageError> {
@@ -504,18 +504,18 @@ fields: [dns.rrname, http.hostname]\n---\nid: k-expr\nkind: expression\nexpressi
         let (mut st, _dir) = stage(rules, AlertOutput::WithEvents);
         let quiet = br#"{"query": "good.com",  "b":1}"#;
         let mut out = Vec::new();
-        assert!(st.process_line(quiet, &mut out));
+        assert_eq!(st.process_line(quiet, &mut out), Some(1));
         assert_eq!(out, [&quiet[..], b"\n"].concat(), "written byte for byte");
         let loud = br#"{"query":"evil.com","ip_src_addr":"10.0.0.1"}"#;
         let mut more = Vec::new();
-        assert!(!st.process_line(loud, &mut more));
+        assert!(st.process_line(loud, &mut more).is_none());
         assert!(more.is_empty());
-        assert!(!st.process_line(b"not json", &mut more));
+        assert!(st.process_line(b"not json", &mut more).is_none());
         assert_eq!(st.stats().events, 1, "only the line passed on is counted here");
         assert_eq!(st.stats().alerting_events, 0);
         // With --only-alerts nothing passes on: the event path decides.
         let (mut only, _dir2) = stage(rules, AlertOutput::Only);
-        assert!(!only.process_line(quiet, &mut more));
+        assert!(only.process_line(quiet, &mut more).is_none());
     }
 
     #[test]

@@ -515,20 +515,20 @@ impl Stage for EnrichStage {
         Ok(())
     }
 
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> bool {
+    fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Option<u64> {
         self.refresh();
         let mut values = std::mem::take(&mut self.scratch);
         let scan = line::scan(line, &self.wanted, &mut values).filter(|s| !s.has_enrichments);
         let head = line::without_closing_brace(line);
         let (Some(scan), Some(head)) = (scan, head) else {
             self.scratch = values;
-            return false;
+            return None;
         };
         out.extend_from_slice(head);
         self.enrich(&values, &mut line::Appender::new(out, scan.fields == 0));
         out.extend_from_slice(b"}\n");
         self.scratch = values;
-        true
+        Some(1)
     }
 
     fn tick(&mut self, _out: &mut Vec<Event>) -> Vec<String> {
@@ -681,7 +681,7 @@ mod tests {
             let event: Event = serde_json::from_str(line).unwrap();
             slow.process(event, &mut events).unwrap();
             let mut out = Vec::new();
-            assert!(fast.process_line(line.as_bytes(), &mut out), "{line}");
+            assert_eq!(fast.process_line(line.as_bytes(), &mut out), Some(1), "{line}");
             assert_eq!(out.last(), Some(&b'\n'));
             let from_line: Event = serde_json::from_slice(&out).unwrap();
             assert_eq!(from_line, events[0], "{line}");
@@ -694,7 +694,7 @@ mod tests {
         assert_eq!(fast.stats(), slow.stats());
         // Lines the fast path leaves to `process`.
         for line in [r#"{"enrichments.geo.ip_src_addr.city":"x","ip_src_addr":"81.2.69.142"}"#, "[1]", "{", "{} {}"] {
-            assert!(!fast.process_line(line.as_bytes(), &mut Vec::new()), "{line}");
+            assert!(fast.process_line(line.as_bytes(), &mut Vec::new()).is_none(), "{line}");
         }
     }
 

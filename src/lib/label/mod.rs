@@ -703,11 +703,11 @@ impl Stage for LabelStage {
         Ok(())
     }
 
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> bool {
+    fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Option<u64> {
         self.refresh(false);
-        let Some(found) = line::scan(line, &self.wanted) else { return false };
+        let found = line::scan(line, &self.wanted)?;
         if found.is_alert && self.triage.is_some() {
-            return false;
+            return None;
         }
         let host = found.hosts[0].as_deref().or(found.hosts[1].as_deref());
         let join = |path: &str| join_url_parts(host, found.dst_port, path);
@@ -718,13 +718,13 @@ impl Stage for LabelStage {
             }
             if hit {
                 // Written by `process`, which has the event to add to.
-                return false;
+                return None;
             }
         }
         self.stats.events += 1;
         out.extend_from_slice(line);
         out.push(b'\n');
-        true
+        Some(1)
     }
 
     fn summary(&self) -> Option<String> {
@@ -811,7 +811,7 @@ mod tests {
         ];
         for line in lines {
             let mut fast = Vec::new();
-            let passed = stage.process_line(line.as_bytes(), &mut fast);
+            let passed = stage.process_line(line.as_bytes(), &mut fast).is_some();
             let mut out = Vec::new();
             stage.process(serde_json::from_str(line).unwrap(), &mut out).unwrap();
             let slow = serde_json::to_value(&out[0]).unwrap();

@@ -272,14 +272,14 @@ impl Stage for IngestStage {
         }
     }
 
-    fn process_line(&mut self, line: &[u8], _out: &mut Vec<u8>) -> bool {
+    fn process_line(&mut self, line: &[u8], _out: &mut Vec<u8>) -> Option<u64> {
         match shape::read(line) {
             Some((head, fields)) => {
                 self.add(line, head, fields);
-                true
+                Some(1)
             }
             // Not a JSON object: the driver makes it an error record.
-            None => false,
+            None => None,
         }
     }
 

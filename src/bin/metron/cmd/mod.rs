@@ -10,6 +10,7 @@ pub mod generate;
 pub mod hunt;
 pub mod label;
 pub mod parse;
+pub mod profile;
 pub mod store;
 
 /// What every subcommand gets besides its own flags.

@@ -1,6 +1,9 @@
 //! A synthetic telemetry generator, like Apache Metron's load generator: realistic
-//! Zeek conn TSV and Suricata EVE at any size, for benchmarks and demos. Seeded, so
-//! the same arguments give the same bytes.
+//! Zeek conn TSV and Suricata EVE at any size, for benchmarks and demos, and a day of
+//! a network's traffic with labelled injections for the analytics (`traffic`).
+//! Seeded, so the same arguments give the same bytes.
+
+pub mod traffic;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -16,6 +19,8 @@ pub enum GenKind {
     Intel,
     /// A pcap capture of interleaved TCP and UDP flows (`capture::synth`).
     Pcap,
+    /// A day of Zeek conn and dns JSON with labelled injections (`traffic.rs`).
+    Traffic,
 }
 
 impl GenKind {
@@ -25,13 +30,14 @@ impl GenKind {
             "suricata-eve" | "eve" => Some(GenKind::SuricataEve),
             "intel" => Some(GenKind::Intel),
             "pcap" => Some(GenKind::Pcap),
+            "traffic" => Some(GenKind::Traffic),
             _ => None,
         }
     }
 }
 
 /// Names accepted by `metron generate`.
-pub const GEN_KINDS: [&str; 4] = ["zeek-conn", "suricata-eve", "intel", "pcap"];
+pub const GEN_KINDS: [&str; 5] = ["zeek-conn", "suricata-eve", "intel", "pcap", "traffic"];
 
 /// Start of generated time: 2026-01-01T00:00:00Z.
 const START_MS: i64 = 1_767_225_600_000;
@@ -109,6 +115,9 @@ pub fn generate(kind: GenKind, count: u64, seed: u64, w: &mut dyn Write) -> io::
     if kind == GenKind::Pcap {
         return crate::capture::synth::generate_pcap(count, seed, w);
     }
+    if kind == GenKind::Traffic {
+        return traffic::generate(count, seed, w).map(|_| ());
+    }
     let mut rng = StdRng::seed_from_u64(seed);
     let hosts = Hosts::new(&mut rng);
     if kind == GenKind::Intel {
@@ -123,7 +132,7 @@ pub fn generate(kind: GenKind, count: u64, seed: u64, w: &mut dyn Write) -> io::
         match kind {
             GenKind::ZeekConn => write_conn(&mut rng, &hosts, ts_ms, w)?,
             GenKind::SuricataEve => write_eve(&mut rng, &hosts, ts_ms, w)?,
-            GenKind::Intel | GenKind::Pcap => {}
+            GenKind::Intel | GenKind::Pcap | GenKind::Traffic => {}
         }
     }
     if kind == GenKind::ZeekConn {
@@ -142,6 +151,7 @@ pub fn generate_events(kind: GenKind, count: u64, seed: u64) -> io::Result<Vec<c
         GenKind::SuricataEve => "suricata",
         GenKind::Intel => return Err(io::Error::other("intel is a feed, not events")),
         GenKind::Pcap => return Err(io::Error::other("pcap is packets: capture them into flows")),
+        GenKind::Traffic => "zeek",
     };
     let mut raw = Vec::new();
     generate(kind, count, seed, &mut raw)?;
