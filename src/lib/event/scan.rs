@@ -157,6 +157,100 @@ impl<'de, A: MapAccess<'de>> FieldValue<'de> for &mut Slot<'_, A> {
     }
 }
 
+/// A scalar read without building a [`serde_json::Value`]: strings borrowed from the
+/// line unless they had escapes; arrays and objects are passed over (`Other`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'de> {
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Text(Cow<'de, str>),
+    Other,
+}
+
+impl Scalar<'_> {
+    /// The number, or a string that is one (`"443"`, `" 1.5 "`).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Scalar::U64(n) => Some(*n as f64),
+            Scalar::I64(n) => Some(*n as f64),
+            Scalar::F64(n) => Some(*n),
+            Scalar::Text(t) => t.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// An integer as it is, else a number rounded toward zero.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Scalar::U64(n) => i64::try_from(*n).ok(),
+            Scalar::I64(n) => Some(*n),
+            _ => self.as_f64().filter(|f| f.is_finite()).map(|f| f as i64),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// A string, or an integer written out (ids some sensors write as numbers).
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            Scalar::Text(t) => Some(t.clone().into_owned()),
+            Scalar::U64(n) => Some(n.to_string()),
+            Scalar::I64(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::U64(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::I64(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::F64(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

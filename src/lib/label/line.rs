@@ -4,7 +4,7 @@
 //! writes the line's bytes as they came. Lines with a hit, and alerts to score, go
 //! the whole way through `process`.
 
-use crate::event::scan::{scan_object, FieldValue, FieldVisitor, Key};
+use crate::event::scan::{scan_object, FieldValue, FieldVisitor, Key, Scalar};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -111,7 +111,7 @@ impl<'de> FieldVisitor<'de> for Scanner<'_, 'de> {
             }
             b"ip_dst_port" => {
                 found.dst_port = match value.read::<Scalar<'de>>()? {
-                    Scalar::Number(n) => Some(n),
+                    Scalar::U64(n) => Some(n),
                     _ => None,
                 }
             }
@@ -203,57 +203,6 @@ impl<'de> de::Deserialize<'de> for AnyText<'de> {
         let mut out = Vec::new();
         Strings { check: 0, out: &mut out }.deserialize(d)?;
         Ok(AnyText(if out.len() == 1 { out.pop().map(|(_, t)| t) } else { None }))
-    }
-}
-
-/// A value read for what `process` reads of it: `is_alert` is true or "true" (any
-/// case); a port is a number.
-enum Scalar<'de> {
-    Bool(bool),
-    Number(u64),
-    Text(Cow<'de, str>),
-    Other,
-}
-
-impl<'de> de::Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
-                Ok(Scalar::Bool(v))
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
-                Ok(Scalar::Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
-                Ok(Scalar::Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
-                Ok(Scalar::Number(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar<'de>, E> {
-                Ok(u64::try_from(v).map_or(Scalar::Other, Scalar::Number))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar<'de>, E> {
-                Ok(Scalar::Other)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
-                Ok(Scalar::Other)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 

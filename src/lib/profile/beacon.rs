@@ -18,6 +18,7 @@ use super::obs::{Kind, Obs};
 use super::sketch::{Distinct, Quantiles};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use smallvec::SmallVec;
 use std::net::IpAddr;
 
 /// Timestamps a pair holds back to put late ones in order before taking intervals.
@@ -50,15 +51,22 @@ struct Pair {
     count: u64,
     first: i64,
     last: i64,
-    /// The latest timestamps, in order, not yet turned into intervals.
-    recent: Vec<i64>,
+    /// The latest timestamps (and bytes sent), in order, not yet in the sketches.
+    recent: SmallVec<[(i64, Option<f64>); 2]>,
     /// The last timestamp that left `recent`.
     before: Option<i64>,
     /// Distinct seconds seen (intervals of at least a second, plus the first).
     unique: u64,
+    /// Made when the first timestamp leaves `recent`: most pairs call a few times in
+    /// a window and never need them.
+    sketches: Option<Box<Sketches>>,
+    bins: [u32; BINS],
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Sketches {
     intervals: Quantiles,
     sizes: Quantiles,
-    bins: [u32; BINS],
 }
 
 impl Pair {
@@ -67,11 +75,10 @@ impl Pair {
             count: 0,
             first: ts,
             last: ts,
-            recent: Vec::new(),
+            recent: SmallVec::new(),
             before: None,
             unique: 0,
-            intervals: Quantiles::default(),
-            sizes: Quantiles::default(),
+            sketches: None,
             bins: [0; BINS],
         }
     }
@@ -80,25 +87,27 @@ impl Pair {
         self.count += 1;
         self.first = self.first.min(ts);
         self.last = self.last.max(ts);
-        if let Some(b) = bytes {
-            self.sizes.add(b);
-        }
         let bin = usize::try_from((ts - window_start).max(0) * BINS as i64 / window_len.max(1)).unwrap_or(0);
         self.bins[bin.min(BINS - 1)] += 1;
-        let at = self.recent.partition_point(|t| *t <= ts);
-        self.recent.insert(at, ts);
+        let at = self.recent.partition_point(|(t, _)| *t <= ts);
+        self.recent.insert(at, (ts, bytes));
         if self.recent.len() > REORDER {
             let oldest = self.recent.remove(0);
-            self.interval_to(oldest);
+            self.leave(oldest);
         }
     }
 
-    /// `ts` leaves the reorder buffer: the interval since the one before it.
-    fn interval_to(&mut self, ts: i64) {
+    /// `ts` leaves the reorder buffer: the interval since the one before it, and its
+    /// size, go into the sketches.
+    fn leave(&mut self, (ts, bytes): (i64, Option<f64>)) {
+        let sketches = self.sketches.get_or_insert_with(Box::default);
+        if let Some(b) = bytes {
+            sketches.sizes.add(b);
+        }
         match self.before {
             // RITA counts distinct seconds: bursts within a second are one call.
             Some(prev) if ts - prev >= 1000 => {
-                self.intervals.add((ts - prev) as f64 / 1000.0);
+                sketches.intervals.add((ts - prev) as f64 / 1000.0);
                 self.unique += 1;
                 self.before = Some(ts);
             }
@@ -111,8 +120,8 @@ impl Pair {
     }
 
     fn settle(&mut self) {
-        for ts in std::mem::take(&mut self.recent) {
-            self.interval_to(ts);
+        for entry in std::mem::take(&mut self.recent) {
+            self.leave(entry);
         }
     }
 }
@@ -256,6 +265,10 @@ impl Beacons {
         let bins_covered = ((span * BINS as i64 + window - 1) / window).clamp(1, BINS as i64) as usize;
         let all = self.sources.estimate().max(1.0);
         for ((src, dst), mut pair) in self.pairs.drain() {
+            // Too few calls to score (distinct seconds are at most the calls).
+            if pair.count < cfg.min_connections {
+                continue;
+            }
             pair.settle();
             // Prevalence says something only among enough sources.
             let prevalence = if all >= MIN_SOURCES {
@@ -311,11 +324,12 @@ fn judge(
             numbers: vec![("connections", Value::from(p.count)), ("strobe", Value::from(true))],
         });
     }
-    if p.unique < cfg.min_connections || p.intervals.count() < 3 {
+    let sk = p.sketches.as_ref()?;
+    if p.unique < cfg.min_connections || sk.intervals.count() < 3 {
         return None;
     }
-    let (timing, interval, interval_mad) = skew_and_dispersion(&p.intervals, 1.0)?;
-    let (size, bytes, bytes_mad) = skew_and_dispersion(&p.sizes, 0.0).unwrap_or((0.0, 0.0, 0.0));
+    let (timing, interval, interval_mad) = skew_and_dispersion(&sk.intervals, 1.0)?;
+    let (size, bytes, bytes_mad) = skew_and_dispersion(&sk.sizes, 0.0).unwrap_or((0.0, 0.0, 0.0));
     let bins = &p.bins[..bins_covered];
     // The histogram from the pair's first hour with a call to its last.
     let first = bins.iter().position(|b| *b > 0).unwrap_or(0);
@@ -434,6 +448,7 @@ mod tests {
         p.settle();
         assert_eq!(p.unique, 5);
         let near_60 = |v: Option<f64>| v.is_some_and(|v| (v - 60.0).abs() <= 0.6);
-        assert!(near_60(p.intervals.quantile(0.0)) && near_60(p.intervals.quantile(1.0)), "all four gaps are 60 s");
+        let sk = p.sketches.as_ref().unwrap();
+        assert!(near_60(sk.intervals.quantile(0.0)) && near_60(sk.intervals.quantile(1.0)), "all four gaps are 60 s");
     }
 }

@@ -22,18 +22,42 @@ impl<K: Hash + Eq, V> Bounded<K, V> {
     /// The entry of `key`, made by `make` if there is none (evicting the least
     /// recently seen entry when full).
     pub fn entry(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        if !self.map.contains(&key) && self.map.len() == self.map.cap().get() {
-            self.map.pop_lru();
+        if self.map.len() == self.map.cap().get() && !self.map.contains(&key) {
+            // The cache reuses the evicted entry's node.
             self.evicted += 1;
         }
         self.map.get_or_insert_mut(key, make)
+    }
+
+    /// The entry of a key looked up by a borrowed form (the key is made only when
+    /// the entry is new).
+    pub fn entry_by<Q>(&mut self, key: &Q, make: impl FnOnce() -> (K, V)) -> &mut V
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if !self.map.contains(key) {
+            let (k, v) = make();
+            if self.map.push(k, v).is_some() {
+                self.evicted += 1;
+            }
+        }
+        // Just found or put there.
+        self.map.get_mut(key).unwrap_or_else(|| unreachable!("the entry was just made"))
     }
 
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         self.map.get_mut(key)
     }
 
-    pub fn remove(&mut self, key: &K) -> Option<V> {
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.map.is_empty() {
+            return None;
+        }
         self.map.pop(key)
     }
 

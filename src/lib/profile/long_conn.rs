@@ -85,8 +85,8 @@ impl LongConns {
         let dport = o.dport.unwrap_or(0);
         // The pieces of one connection share its id (Zeek's uid, Suricata's flow id,
         // else the Community ID).
-        let id = o.uid.clone().or_else(|| o.community_id.clone());
-        let (conn_start, total, reported) = match id.as_ref().and_then(|id| self.open.remove(id)) {
+        let id = o.uid.as_deref().or(o.community_id.as_deref());
+        let (conn_start, total, reported) = match id.and_then(|id| self.open.remove(id)) {
             Some(prev) => (prev.start, prev.seconds + secs, prev.reported),
             None => (ts, secs, 0),
         };
@@ -96,7 +96,7 @@ impl LongConns {
         }
         if o.continues {
             if let Some(id) = id {
-                *self.open.entry(id, || Open { start: conn_start, seconds: 0.0, reported: 0 }) =
+                *self.open.entry(id.to_owned(), || Open { start: conn_start, seconds: 0.0, reported: 0 }) =
                     Open { start: conn_start, seconds: total, reported: levels.max(reported) };
             }
         }

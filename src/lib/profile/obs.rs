@@ -4,7 +4,7 @@
 //! whether it was a failed attempt. Read from an NDJSON line without building the
 //! event (the fast path), or from an event.
 
-use crate::event::scan::{scan_object, FieldValue, FieldVisitor, Key};
+use crate::event::scan::{scan_object, FieldValue, FieldVisitor, Key, Scalar};
 use crate::event::Event;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -157,34 +157,40 @@ struct Raw {
 }
 
 impl Raw {
-    fn put(&mut self, f: F, v: &Value) {
+    fn put(&mut self, f: F, v: &Scalar<'_>) {
         let o = &mut self.obs;
-        let text = || v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string()));
-        let num = || v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+        let text = || v.as_str().map(str::to_owned);
+        let num = || v.as_f64();
+        let port = || v.as_i64().and_then(|p| u16::try_from(p).ok());
         match f {
-            F::Timestamp => o.ts = v.as_i64().or_else(|| num().map(|f| f as i64)),
-            F::SourceType => self.source_type = v.as_str().map(str::to_owned),
+            F::Timestamp => o.ts = v.as_i64(),
+            F::SourceType => self.source_type = text(),
             F::Src => o.src = v.as_str().and_then(|s| s.parse().ok()),
             F::Dst => o.dst = v.as_str().and_then(|s| s.parse().ok()),
-            F::Sport => o.sport = num().and_then(|p| u16::try_from(p as i64).ok()),
-            F::Dport => o.dport = num().and_then(|p| u16::try_from(p as i64).ok()),
+            F::Sport => o.sport = port(),
+            F::Dport => o.dport = port(),
             F::Protocol => o.protocol = v.as_str().map(str::to_ascii_lowercase),
             F::Duration => o.duration = num(),
             F::OrigIpBytes => self.orig_ip_bytes = num(),
             F::OrigBytes => self.orig_bytes = num(),
             F::SuricataToServer => self.to_server = num(),
-            F::ConnState => o.conn_state = v.as_str().map(str::to_owned),
-            F::History => o.history = v.as_str().map(str::to_owned),
+            F::ConnState => o.conn_state = text(),
+            F::History => o.history = text(),
             F::RespBytes => self.resp_bytes = num(),
             F::PktsToClient => o.pkts_toclient = num(),
-            F::Uid => o.uid = text(),
-            F::FlowId => self.flow_id = text(),
-            F::CommunityId => o.community_id = text(),
+            F::Uid => o.uid = v.to_text(),
+            F::FlowId => self.flow_id = v.to_text(),
+            F::CommunityId => o.community_id = v.to_text(),
             F::EndReason => o.continues = matches!(v.as_str(), Some("active_timeout" | "packet_limit")),
-            F::Query | F::SuricataQuery => o.query = v.as_str().map(str::to_owned),
-            F::QType | F::SuricataQType => o.qtype = text(),
-            F::RCode | F::SuricataRCode => o.rcode = text(),
-            F::SrcInternal => o.src_internal = v.as_bool(),
+            F::Query | F::SuricataQuery => o.query = text(),
+            F::QType | F::SuricataQType => o.qtype = v.to_text(),
+            F::RCode | F::SuricataRCode => o.rcode = v.to_text(),
+            F::SrcInternal => {
+                o.src_internal = match v {
+                    Scalar::Bool(b) => Some(*b),
+                    _ => None,
+                }
+            }
         }
     }
 
@@ -207,7 +213,7 @@ impl<'de> FieldVisitor<'de> for Reader {
 
     fn field<V: FieldValue<'de>>(&mut self, key: Key<'de>, value: V) -> Result<(), V::Error> {
         if let Some(f) = field(key.as_bytes()) {
-            let v: Value = value.read()?;
+            let v: Scalar<'de> = value.read()?;
             self.0.put(f, &v);
         }
         Ok(())
@@ -224,12 +230,28 @@ pub fn from_line(line: &[u8]) -> Option<Obs> {
     scan_object(line, Reader(Raw::default())).ok()
 }
 
+/// A field of an event read as the fast path reads it from a line.
+fn scalar(v: &Value) -> Scalar<'_> {
+    match v {
+        Value::Null => Scalar::Null,
+        Value::Bool(b) => Scalar::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => Scalar::U64(u),
+            (_, Some(i), _) => Scalar::I64(i),
+            (_, _, Some(f)) => Scalar::F64(f),
+            _ => Scalar::Other,
+        },
+        Value::String(s) => Scalar::Text(std::borrow::Cow::Borrowed(s)),
+        Value::Array(_) | Value::Object(_) => Scalar::Other,
+    }
+}
+
 /// The same from an event.
 pub fn from_event(event: &Event) -> Obs {
     let mut raw = Raw::default();
     for (k, v) in event {
         if let Some(f) = field(k.as_bytes()) {
-            raw.put(f, v);
+            raw.put(f, &scalar(v));
         }
     }
     raw.finish()

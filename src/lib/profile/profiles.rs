@@ -16,7 +16,9 @@ use crate::event::Event;
 use crate::expr::{Expr, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 /// `[profile.NAME]` in `metron.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -270,36 +272,38 @@ pub enum Record<'a> {
     Obs(&'a Obs),
 }
 
-/// A value read for an aggregate.
-enum Got {
+/// A value read for an aggregate, borrowed where it can be: the fast path reads
+/// an address per event and writes no text for it unless an entity is new.
+enum Got<'a> {
     Num(f64),
-    Text(String),
+    Ip(IpAddr),
+    Text(Cow<'a, str>),
 }
 
-impl Record<'_> {
-    fn obs(&self) -> &Obs {
+impl<'r> Record<'r> {
+    fn obs(&self) -> &'r Obs {
         match self {
             Record::Event(_, o) | Record::Obs(o) => o,
         }
     }
 
-    fn get(&self, a: &Arg, errors: &mut u64) -> Option<Got> {
+    fn get(&self, a: &Arg, errors: &mut u64) -> Option<Got<'r>> {
         match (a, self) {
             (Arg::Field(f), Record::Event(e, _)) => match e.get(f.as_str())? {
                 Value::Number(n) => n.as_f64().map(Got::Num),
-                Value::String(s) => Some(s.trim().parse().map(Got::Num).unwrap_or_else(|_| Got::Text(s.clone()))),
-                Value::Bool(b) => Some(Got::Text(b.to_string())),
+                Value::String(s) => Some(s.trim().parse().map(Got::Num).unwrap_or(Got::Text(Cow::Borrowed(s)))),
+                Value::Bool(b) => Some(Got::Text(Cow::Borrowed(if *b { "true" } else { "false" }))),
                 Value::Null => None,
-                other => Some(Got::Text(other.to_string())),
+                other => Some(Got::Text(Cow::Owned(other.to_string()))),
             },
             (Arg::Field(f), Record::Obs(o)) => obs_field(o, f),
             (Arg::Expr(x), Record::Event(e, _)) => match x.eval(&Scope::new(e)) {
                 Ok(v) => match crate::expr::as_f64(&v) {
                     Some(n) => Some(Got::Num(n)),
                     None => match crate::expr::to_json(&v) {
-                        Value::String(s) => Some(Got::Text(s)),
+                        Value::String(s) => Some(Got::Text(Cow::Owned(s))),
                         Value::Null => None,
-                        other => Some(Got::Text(other.to_string())),
+                        other => Some(Got::Text(Cow::Owned(other.to_string()))),
                     },
                 },
                 Err(_) => {
@@ -312,32 +316,66 @@ impl Record<'_> {
     }
 }
 
-fn obs_field(o: &Obs, f: &str) -> Option<Got> {
+fn obs_field<'o>(o: &'o Obs, f: &str) -> Option<Got<'o>> {
     match f {
-        "ip_src_addr" => o.src.map(|a| Got::Text(a.to_string())),
-        "ip_dst_addr" => o.dst.map(|a| Got::Text(a.to_string())),
+        "ip_src_addr" => o.src.map(Got::Ip),
+        "ip_dst_addr" => o.dst.map(Got::Ip),
         "ip_dst_port" => o.dport.map(|p| Got::Num(f64::from(p))),
         "orig_bytes" => o.orig_bytes.map(Got::Num),
         "duration" => o.duration.map(Got::Num),
-        "protocol" => o.protocol.clone().map(Got::Text),
-        "query" => o.query.clone().map(Got::Text),
+        "protocol" => o.protocol.as_deref().map(|t| Got::Text(Cow::Borrowed(t))),
+        "query" => o.query.as_deref().map(|t| Got::Text(Cow::Borrowed(t))),
         _ => None,
     }
 }
 
-impl Got {
+/// Text written on the stack (an address, a number), on the heap only when long.
+struct StackText {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl Got<'_> {
+    /// Calls `f` with the value as text: an integer without a fraction, an address as
+    /// it is written.
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        use std::fmt::Write;
+        let mut buf = StackText { bytes: [0; 64], len: 0 };
+        let written = match self {
+            Got::Text(t) => return f(t),
+            Got::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => write!(buf, "{}", *n as i64),
+            Got::Num(n) => write!(buf, "{n}"),
+            Got::Ip(a) => write!(buf, "{a}"),
+        };
+        match (written, std::str::from_utf8(&buf.bytes[..buf.len])) {
+            (Ok(()), Ok(text)) => f(text),
+            _ => f(&self.text()),
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             Got::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
             Got::Num(n) => n.to_string(),
-            Got::Text(t) => t.clone(),
+            Got::Ip(a) => a.to_string(),
+            Got::Text(t) => t.to_string(),
         }
     }
 
     fn num(&self) -> Option<f64> {
         match self {
             Got::Num(n) => Some(*n),
-            Got::Text(_) => None,
+            Got::Ip(_) | Got::Text(_) => None,
         }
     }
 }
@@ -396,13 +434,13 @@ impl Acc {
                     *m2 += d * (v - *mean);
                 }
             }
-            (Acc::Distinct(d), Some(g)) => d.add(&g.text()),
+            (Acc::Distinct(d), Some(g)) => g.with_text(|t| d.add(t)),
             (Acc::Quantile(q), Some(g)) => {
                 if let Some(v) = g.num() {
                     q.add(v);
                 }
             }
-            (Acc::Top(t), Some(g)) => t.add(&g.text()),
+            (Acc::Top(t), Some(g)) => g.with_text(|text| t.add(text)),
             _ => {}
         }
     }
@@ -492,14 +530,16 @@ impl Profiler {
             self.close(def, min_history, records, findings);
             self.start = Some(align(ts, def.period));
         }
-        let Some(entity) = r.get(&def.foreach, &mut self.expression_errors).map(|g| g.text()) else { return };
-        let got: Vec<Option<Got>> =
-            def.values.iter().map(|v| v.arg.as_ref().and_then(|a| r.get(a, &mut self.expression_errors))).collect();
-        let state =
-            self.entities.entry(entity, || Entity { accs: None, history: History::default(), first: ts, last: ts });
+        let errors = &mut self.expression_errors;
+        let Some(entity) = r.get(&def.foreach, errors) else { return };
+        let state = entity.with_text(|name| {
+            self.entities.entry_by(name, || {
+                (name.to_owned(), Entity { accs: None, history: History::default(), first: ts, last: ts })
+            })
+        });
         let accs = state.accs.get_or_insert_with(|| def.values.iter().map(|v| Acc::new(v.agg)).collect());
-        for (acc, g) in accs.iter_mut().zip(&got) {
-            acc.add(g.as_ref());
+        for (acc, v) in accs.iter_mut().zip(&def.values) {
+            acc.add(v.arg.as_ref().and_then(|a| r.get(a, errors)).as_ref());
         }
         state.first = state.first.min(ts);
         state.last = state.last.max(ts);
