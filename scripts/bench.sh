@@ -80,6 +80,19 @@ report "jq -c . (parsed EVE events)" "$N" "$s_jqeve" "$m_jqeve"
 awk -v a="$s_jq" -v e="$s_enr" -v l="$s_label" -v j="$s_jqeve" -v al="$s_alert" -v h="$s_al100" \
   'BEGIN { printf "ratio vs jq: enrich %.1fx, label %.1fx, alert %.1fx (100 sigma rules %.1fx)\n", a / e, a / l, j / al, j / h }'
 
+# profile: every detection on the parsed Zeek conn events (random pairs: the hardest
+# shape, every pair a new entry), and on a generated day of traffic (hundreds of hosts,
+# busy pairs, injections: what users' logs look like)
+read -r s_prof m_prof < <(measure taskset -c 0 "$BIN" profile -q --only-findings "$WORK/conn.ndjson")
+report "metron profile (zeek conn, all)" "$N" "$s_prof" "$m_prof"
+"$BIN" generate traffic -q -n "$N" | "$BIN" parse -q -o "$WORK/traffic.ndjson"
+read -r s_proft m_proft < <(measure taskset -c 0 "$BIN" profile -q --only-findings "$WORK/traffic.ndjson")
+report "metron profile (traffic day, all)" "$N" "$s_proft" "$m_proft"
+read -r s_jqt m_jqt < <(measure taskset -c 0 jq -c . "$WORK/traffic.ndjson")
+report "jq -c . (traffic day events)" "$N" "$s_jqt" "$m_jqt"
+awk -v a="$s_jq" -v p="$s_prof" -v t="$s_jqt" -v q="$s_proft" \
+  'BEGIN { printf "ratio vs jq: profile zeek conn %.1fx, traffic day %.1fx\n", a / p, t / q }'
+
 # capture: a generated pcap of at least 1,000,000 packets to flows, next to tshark's
 # conversation table on the same file (skipped with a note when tshark is missing).
 P=$(( N > 1000000 ? N : 1000000 ))
@@ -105,4 +118,7 @@ if [ "${BENCH_10X:-0}" = 1 ]; then
   # Memory stays flat as input grows: 10x the lines, streamed from stdin.
   read -r s10 m10 < <(measure sh -c "'$BIN' generate zeek-conn -n $((N * 10)) | taskset -c 0 '$BIN' parse -q --format zeek")
   report "metron parse (zeek TSV, 10x, piped)" "$((N * 10))" "$s10" "$m10"
+  read -r s10p m10p < <(measure sh -c "'$BIN' generate zeek-conn -n $((N * 10)) | '$BIN' parse -q --format zeek \
+    | taskset -c 0 '$BIN' profile -q --only-findings")
+  report "metron profile (zeek conn, 10x, piped)" "$((N * 10))" "$s10p" "$m10p"
 fi
