@@ -24,10 +24,11 @@ gen:
 
 # criterion benches per stage, then whole-pipeline runs next to reference tools
 bench:
-    cargo bench --bench parse --bench enrich --bench label --bench alert --bench capture
+    cargo bench --bench parse --bench enrich --bench label --bench alert --bench capture --bench profile
     scripts/bench.sh 1000000
     scripts/bench-store.sh 1000000 10000000
     scripts/bench-hunt.sh 10000000 100000
+    scripts/bench-listen.sh 2000000
 
 demo:
     cargo run --release -- demo

@@ -15,11 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const LINES: u64 = 50_000;
 
 fn lines(kind: GenKind) -> Vec<Vec<u8>> {
-    metron::gen::generate_events(kind, LINES, 1)
-        .unwrap()
-        .iter()
-        .map(|e| serde_json::to_vec(e).unwrap())
-        .collect()
+    metron::gen::generate_events(kind, LINES, 1).unwrap().iter().map(|e| serde_json::to_vec(e).unwrap()).collect()
 }
 
 fn settings(toml_text: &str) -> ProfileSettings {

@@ -34,6 +34,7 @@ complete -c metron -n "__fish_metron_needs_command" -s V -l version -d 'Print ve
 complete -c metron -n "__fish_metron_needs_command" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
 complete -c metron -n "__fish_metron_needs_command" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
 complete -c metron -n "__fish_metron_needs_command" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_needs_command" -f -a "listen" -d 'Receive telemetry over the network (syslog over TCP/UDP/TLS, HTTP, Splunk HEC) and write each message as a line'
 complete -c metron -n "__fish_metron_needs_command" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "profile" -d 'Behavioural analytics: profiles per entity and period, and findings (beacons, long connections, DNS tunnels, scans, anomalies)'
 complete -c metron -n "__fish_metron_needs_command" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
@@ -41,6 +42,7 @@ complete -c metron -n "__fish_metron_needs_command" -f -a "alert" -d 'Turn event
 complete -c metron -n "__fish_metron_needs_command" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
 complete -c metron -n "__fish_metron_needs_command" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
 complete -c metron -n "__fish_metron_needs_command" -f -a "hunt" -d 'The triage console over a store: alert queue, detail, status workflow, search, pivots, charts'
+complete -c metron -n "__fish_metron_needs_command" -f -a "run" -d 'Run the pipeline metron.toml\'s [run] describes as one always-on process: sources, stages in process, the store'
 complete -c metron -n "__fish_metron_needs_command" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
 complete -c metron -n "__fish_metron_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand capture" -s r -l read -d 'Read pcap or pcapng files (.zst and .gz are decompressed; `-` is stdin)' -r -F
@@ -103,6 +105,16 @@ syslog\t''
 snort\t''
 yaf\t''
 squid\t''"
+complete -c metron -n "__fish_metron_using_subcommand parse" -l listen -d 'Parse what arrives on these URLs instead of files (as `metron listen`; repeatable): tcp://, udp://, tls://, http://, https:// HOST:PORT. Events keep received_from, received_at and transport; with --format auto each message\'s format is told apart' -r
+complete -c metron -n "__fish_metron_using_subcommand parse" -l max-message-bytes -d 'Longest message accepted; longer ones are reported (with the peer) and skipped [default: 1048576]' -r
+complete -c metron -n "__fish_metron_using_subcommand parse" -l max-body-bytes -d 'Largest HTTP body accepted, after decompression (413 above it) [default: 64M]' -r
+complete -c metron -n "__fish_metron_using_subcommand parse" -l max-connections -d 'Connections open at once; more are refused and counted [default: 1024]' -r
+complete -c metron -n "__fish_metron_using_subcommand parse" -l idle-timeout -d 'Close a connection that sent nothing for this long [default: 5m]' -r
+complete -c metron -n "__fish_metron_using_subcommand parse" -l allow -d 'Only these peers may send (comma-separated CIDRs or addresses); others are refused and counted' -r
+complete -c metron -n "__fish_metron_using_subcommand parse" -l token -d 'HTTP senders must present this token (Authorization: Bearer T, or Splunk T); compared in constant time' -r
+complete -c metron -n "__fish_metron_using_subcommand parse" -l cert -d 'Server certificate chain (PEM) for tls:// and https://' -r -F
+complete -c metron -n "__fish_metron_using_subcommand parse" -l key -d 'Private key (PEM) of --cert' -r -F
+complete -c metron -n "__fish_metron_using_subcommand parse" -l client-ca -d 'Clients must present a certificate signed by this CA (PEM); others are refused' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
@@ -114,6 +126,25 @@ complete -c metron -n "__fish_metron_using_subcommand parse" -s F -l follow -d '
 complete -c metron -n "__fish_metron_using_subcommand parse" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand parse" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand parse" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand listen" -s o -l output -d 'Write messages here instead of stdout (.zst and .gz compress; SIGHUP reopens it)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand listen" -l errors -d 'Write every error record (over-long messages) here (NDJSON) instead of summarizing them on stderr' -r -F
+complete -c metron -n "__fish_metron_using_subcommand listen" -l max-message-bytes -d 'Longest message accepted; longer ones are reported (with the peer) and skipped [default: 1048576]' -r
+complete -c metron -n "__fish_metron_using_subcommand listen" -l max-body-bytes -d 'Largest HTTP body accepted, after decompression (413 above it) [default: 64M]' -r
+complete -c metron -n "__fish_metron_using_subcommand listen" -l max-connections -d 'Connections open at once; more are refused and counted [default: 1024]' -r
+complete -c metron -n "__fish_metron_using_subcommand listen" -l idle-timeout -d 'Close a connection that sent nothing for this long [default: 5m]' -r
+complete -c metron -n "__fish_metron_using_subcommand listen" -l allow -d 'Only these peers may send (comma-separated CIDRs or addresses); others are refused and counted' -r
+complete -c metron -n "__fish_metron_using_subcommand listen" -l token -d 'HTTP senders must present this token (Authorization: Bearer T, or Splunk T); compared in constant time' -r
+complete -c metron -n "__fish_metron_using_subcommand listen" -l cert -d 'Server certificate chain (PEM) for tls:// and https://' -r -F
+complete -c metron -n "__fish_metron_using_subcommand listen" -l key -d 'Private key (PEM) of --cert' -r -F
+complete -c metron -n "__fish_metron_using_subcommand listen" -l client-ca -d 'Clients must present a certificate signed by this CA (PEM); others are refused' -r -F
+complete -c metron -n "__fish_metron_using_subcommand listen" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand listen" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand listen" -l envelope -d 'Write NDJSON {"message", "received_from", "received_at", "transport"} per message, keeping newlines inside messages; `metron parse` reads these lines'
+complete -c metron -n "__fish_metron_using_subcommand listen" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand listen" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand listen" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l geoip -d 'GeoIP2 or GeoLite2 City (or Country) database' -r -F
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l asn -d 'GeoLite2 ASN (or GeoIP2 ISP) database' -r -F
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l assets -d 'Asset inventory keyed by address or CIDR (CSV with a header, or NDJSON)' -r -F
@@ -313,6 +344,15 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand hunt" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand hunt" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand hunt" -s V -l version -d 'Print version'
+complete -c metron -n "__fish_metron_using_subcommand run" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand run" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c metron -n "__fish_metron_using_subcommand run" -l once -d 'Read what the followed files hold now, finish, commit and exit (listeners stop then too)'
+complete -c metron -n "__fish_metron_using_subcommand run" -l check -d 'Validate the config (every problem at once), print the plan and exit'
+complete -c metron -n "__fish_metron_using_subcommand run" -s q -l quiet -d 'No summary line or progress on stderr'
+complete -c metron -n "__fish_metron_using_subcommand run" -s h -l help -d 'Print help'
+complete -c metron -n "__fish_metron_using_subcommand run" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s o -l output -d 'Also write the demo\'s events here (NDJSON)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand demo" -l store -d 'The store the demo fills (replaced by the next demo; `metron hunt --store DIR` opens it)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand demo" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
@@ -322,18 +362,20 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand demo" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "profile" -d 'Behavioural analytics: profiles per entity and period, and findings (beacons, long connections, DNS tunnels, scans, anomalies)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "hunt" -d 'The triage console over a store: alert queue, detail, status workflow, search, pivots, charts'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
-complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse enrich profile label alert generate store hunt demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "capture" -d 'Turn packets (pcap/pcapng files, or an interface with the `live` feature) into flow or packet records'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "extract" -d 'Write the packets that match (Metron\'s pcap query filters, a Community ID, flow records) to one pcap'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "parse" -d 'Parse raw sensor output into normalized events (NDJSON)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "listen" -d 'Receive telemetry over the network (syslog over TCP/UDP/TLS, HTTP, Splunk HEC) and write each message as a line'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "enrich" -d 'Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "profile" -d 'Behavioural analytics: profiles per entity and period, and findings (beacons, long connections, DNS tunnels, scans, anomalies)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "label" -d 'Add threat-intel hits (STIX 2.1, abuse.ch, MISP, lists) and triage scores to events'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "alert" -d 'Turn events into de-duplicated alerts with rules (Sigma, expressions, lists, keywords, intel hits)'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "generate" -d 'Generate synthetic telemetry (Zeek conn TSV, Suricata EVE, intel feeds) for benchmarks and demos'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "store" -d 'Keep events, alerts and triage state in a store on disk; query it with SQL, triage, export, prune'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "hunt" -d 'The triage console over a store: alert queue, detail, status workflow, search, pivots, charts'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "run" -d 'Run the pipeline metron.toml\'s [run] describes as one always-on process: sources, stages in process, the store'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "demo" -d 'Run every stage over bundled sample data and print a summary'
+complete -c metron -n "__fish_metron_using_subcommand help; and not __fish_seen_subcommand_from capture extract parse listen enrich profile label alert generate store hunt run demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ingest" -d 'Store NDJSON events, alert records and error records (routed by source.type); idempotent by guid'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "query" -d 'Run one read-only SQL query over the store\'s tables'
 complete -c metron -n "__fish_metron_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "triage" -d 'Record a triage action (status, comment, assignee, meta-alert) on alerts, with who and when'

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../fuzz"
 SECONDS_EACH=${1:-600}
 OUT=${OUT:-/tmp/metron-fuzz}
 mkdir -p "$OUT"
-targets=${TARGETS:-"parse pcap packets stix_pattern stix_bundle feeds sigma search shape statement"}
+targets=${TARGETS:-"parse pcap packets stix_pattern stix_bundle feeds sigma search shape statement listen"}
 for t in $targets; do
   echo "== $t ($SECONDS_EACH s)"
   cargo +nightly fuzz run "$t" -O -- -max_total_time="$SECONDS_EACH" -rss_limit_mb=3072 -timeout=20 \

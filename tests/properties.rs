@@ -292,3 +292,29 @@ fn well_formed_searches_run_against_the_view_shapes() {
     assert_eq!(matching("ip_src_addr in 10.0.0.0/8"), ["10.1.2.3", "10.255.255.255"]);
     assert_eq!(matching("ip_src_addr in 2001:db8::/32"), ["2001:db8::1"]);
 }
+
+/// Syslog framing streams: octet-counted and LF frames, counts right and wrong.
+fn framed_stream() -> impl Strategy<Value = Vec<u8>> {
+    let frame = prop_oneof![
+        ".{0,40}".prop_map(|m| format!("{} {m}", m.len()).into_bytes()),
+        "[0-9]{1,12}[ x]?.{0,20}".prop_map(String::into_bytes),
+        "<[0-9]{1,3}>.{0,60}\n".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..30),
+    ];
+    (any::<u8>(), prop::collection::vec(frame, 0..20)).prop_map(|(pick, frames)| {
+        let mut out = vec![pick];
+        out.extend(frames.concat());
+        out
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The listeners' framer and HTTP reader never panic, and the frames never depend
+    /// on how the bytes were split across reads.
+    #[test]
+    fn listen_framing_is_total_and_split_independent(data in prop_oneof![framed_stream(), prop::collection::vec(any::<u8>(), 0..2000)]) {
+        metron::fuzz::listen(&data);
+    }
+}

@@ -31,6 +31,9 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub hunt: crate::hunt::HuntConfig,
+    /// `metron run`: sources, the stage chain and the sink.
+    #[serde(default)]
+    pub run: crate::run::RunConfig,
     /// Where it was read from, if anywhere.
     #[serde(skip)]
     pub path: Option<PathBuf>,

@@ -107,6 +107,10 @@ pub trait Processor {
         None
     }
 
+    /// The next records came over the network with this envelope (`metron listen`;
+    /// `None` after them): a processor keeps its fields on what it makes of them.
+    fn set_envelope(&mut self, _envelope: Option<&io::Envelope>) {}
+
     fn had_errors(&self) -> bool;
 
     /// The summary line for stderr.
@@ -204,6 +208,27 @@ impl<P: Processor> Feed<'_, P> {
                 self.write_err = Some(e);
                 Flow::Stop
             }
+        }
+    }
+
+    /// One record received over the network, with its envelope.
+    pub fn record_with(&mut self, source: &str, at: u64, envelope: &io::Envelope, record: P::Record<'_>) -> Flow {
+        self.processor.set_envelope(Some(envelope));
+        let flow = self.record(source, at, record);
+        self.processor.set_envelope(None);
+        flow
+    }
+
+    /// Opens the output file again (SIGHUP after log rotation); stdout stays stdout.
+    pub fn reopen_output(&mut self) -> std::io::Result<()> {
+        self.drain()?;
+        self.out.reopen()
+    }
+
+    /// Writes a message on stderr unless quiet (sanitized: it may name what a peer sent).
+    pub fn say(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("metron: {}", crate::text::sanitize(message));
         }
     }
 

@@ -22,7 +22,13 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("search", search),
     ("shape", shape),
     ("statement", statement),
+    ("listen", listen),
 ];
+
+/// The network listeners: syslog framing (split anywhere), HTTP heads and bodies.
+pub fn listen(data: &[u8]) {
+    crate::listen::fuzz(data);
+}
 
 /// Every built-in parser: the first byte picks the format (`auto` included), the rest
 /// is its input, line by line.

@@ -52,6 +52,9 @@ pub enum Command {
     /// Parse raw sensor output into normalized events (NDJSON).
     #[command(after_help = format!("{}\n{PARSE_EXAMPLES}", metron::parse::formats_help()))]
     Parse(ParseArgs),
+    /// Receive telemetry over the network (syslog over TCP/UDP/TLS, HTTP, Splunk HEC) and write each message as a line.
+    #[command(after_help = LISTEN_EXAMPLES)]
+    Listen(ListenArgs),
     /// Add GeoIP, ASN, asset, network and lookup-table fields to events (NDJSON in and out).
     #[command(after_help = ENRICH_EXAMPLES)]
     Enrich(EnrichArgs),
@@ -73,9 +76,47 @@ pub enum Command {
     /// The triage console over a store: alert queue, detail, status workflow, search, pivots, charts.
     #[command(after_help = metron::hunt::AFTER_HELP)]
     Hunt(HuntArgs),
+    /// Run the pipeline metron.toml's [run] describes as one always-on process: sources, stages in process, the store.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
     /// Run every stage over bundled sample data and print a summary.
     Demo(DemoArgs),
 }
+
+const RUN_EXAMPLES: &str = "\
+The pipeline comes from metron.toml (--config); each stage keeps its own section:
+  [store]
+  dir = \"/var/lib/metron/store\"
+  [enrich]
+  internal = [\"10.0.0.0/8\"]
+  [[run.source]]
+  follow = \"/var/log/zeek/current\"   # a file or directory, followed as parse --follow
+  format = \"zeek\"                    # default auto
+  [[run.source]]
+  listen = \"tcp://127.0.0.1:6514\"    # any URL metron listen takes
+  format = \"syslog\"
+  [run]
+  stages = [\"enrich\", \"label\", \"alert\", \"profile\"]   # in this order
+  sink = \"store\"                     # default; or a file (.zst compresses)
+  metrics = \"127.0.0.1:9108\"         # Prometheus text at /metrics, and /health
+  checkpoint_interval = \"5s\"
+
+Sources parse on their own threads; the stages run in process on events in memory (no
+JSON between them); the store writes on its own thread. Every checkpoint_interval the sink
+is committed and the followed files' positions (inode, line) are saved in
+STORE/run/checkpoint.json: after a crash (kill -9) the files are read on from there, and a
+line read again keeps its guid (made from the inode, line number and bytes), so the store
+holds it once. Network messages are handed to the chain when received: a crash loses
+those not yet committed. Error records (unparsable lines, stage errors) go to the sink
+too (the store's errors table). SIGTERM or SIGINT: stop reading, drain, commit, exit 0.
+Not yet: capture, pcap and kafka sources; reloading the config on SIGHUP (noted, ignored).
+
+Examples:
+  metron run --config sensor.toml --check      # every problem at once, then the plan
+  metron run --config sensor.toml              # until SIGTERM
+  metron run --config sensor.toml --once       # read what the files hold now, commit, exit
+  curl -s 127.0.0.1:9108/metrics | grep metron_records_in_total
+";
 
 const CAPTURE_EXAMPLES: &str = "\
 Flow records (--emit flows, the default) have source.type metron.flow, the initiator as
@@ -107,6 +148,33 @@ Frames without IP (ARP, LLDP) are counted as not IP. A packet whose headers cann
 read, a link type metron does not decode, and a damaged file (named with the packet
 number and byte offset where reading stopped, after everything before it was used) are
 error records; the exit code is then 1.";
+
+const LISTEN_EXAMPLES: &str = "\
+Listeners bind where the URL says (write 0.0.0.0 or :: to listen on every interface).
+Syslog over TCP and TLS takes both framings of RFC 6587, told from each connection's
+first byte: octet counting (`LEN SP MSG`; messages may hold newlines) and LF-terminated.
+Over UDP one datagram is one message (RFC 5426). HTTP and HTTPS take POST / with
+newline-delimited messages (Content-Encoding gzip or zstd), Splunk HEC's POST
+/services/collector/event (and /raw), and GET /health; a sender gets 200 only after its
+messages are written and flushed.
+
+Without --envelope a message is one line: a newline inside it is written as #012 and a
+carriage return as #015 (rsyslog's escapes). A message over --max-message-bytes is an
+error record naming the peer, and the connection goes on with the next one.
+
+When the output is slow, connections stop being read and TCP slows the senders (memory
+stays bounded); UDP cannot wait, and the datagrams the kernel drops are counted and
+reported every 10 s and at exit. SIGTERM and SIGINT stop accepting, drain what was
+received, flush and exit 0; SIGHUP reopens -o FILE (after log rotation).
+
+Examples:
+  metron listen tcp://127.0.0.1:6514 udp://127.0.0.1:5514 -o messages.log
+  metron listen --envelope tcp://0.0.0.0:601 | metron parse | metron store ingest
+  metron listen https://0.0.0.0:8088 --cert server.pem --key server.key --token \"$TOKEN\"
+  metron listen tls://0.0.0.0:6514 --cert s.pem --key s.key --client-ca clients-ca.pem
+  metron parse --listen tcp://127.0.0.1:6514 --format syslog | metron alert -r rules/
+  logger --tcp --octet-count -n 127.0.0.1 -P 6514 'hello'
+  curl --data-binary @events.ndjson http://127.0.0.1:8088/";
 
 const EXTRACT_EXAMPLES: &str = "\
 Examples:
@@ -456,8 +524,80 @@ pub struct ParseArgs {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
+    /// Parse what arrives on these URLs instead of files (as `metron listen`; repeatable):
+    /// tcp://, udp://, tls://, http://, https:// HOST:PORT. Events keep received_from,
+    /// received_at and transport; with --format auto each message's format is told apart.
+    #[arg(long = "listen", value_name = "URL", conflicts_with_all = ["files", "follow"])]
+    pub listen: Vec<String>,
+
+    #[command(flatten)]
+    pub net: ListenOpts,
+
     #[command(flatten)]
     pub io: StageIo,
+}
+
+/// The listeners' limits and security, shared by `metron listen` and `parse --listen`.
+#[derive(Debug, Args)]
+pub struct ListenOpts {
+    /// Longest message accepted; longer ones are reported (with the peer) and skipped [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub max_message_bytes: Option<usize>,
+
+    /// Largest HTTP body accepted, after decompression (413 above it) [default: 64M].
+    #[arg(long, value_name = "SIZE")]
+    pub max_body_bytes: Option<String>,
+
+    /// Connections open at once; more are refused and counted [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Close a connection that sent nothing for this long [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+
+    /// Only these peers may send (comma-separated CIDRs or addresses); others are refused and counted.
+    #[arg(long, value_name = "CIDR,...", value_delimiter = ',')]
+    pub allow: Vec<String>,
+
+    /// HTTP senders must present this token (Authorization: Bearer T, or Splunk T); compared in constant time.
+    #[arg(long, value_name = "TOKEN", env = "METRON_LISTEN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Server certificate chain (PEM) for tls:// and https://.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Clients must present a certificate signed by this CA (PEM); others are refused.
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Where to listen: tcp://HOST:PORT, udp://, tls://, http://, https:// (several at once).
+    #[arg(value_name = "URL", required = true)]
+    pub urls: Vec<String>,
+
+    /// Write messages here instead of stdout (.zst and .gz compress; SIGHUP reopens it).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write every error record (over-long messages) here (NDJSON) instead of summarizing them on stderr.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+
+    /// Write NDJSON {"message", "received_from", "received_at", "transport"} per message,
+    /// keeping newlines inside messages; `metron parse` reads these lines.
+    #[arg(long)]
+    pub envelope: bool,
+
+    #[command(flatten)]
+    pub net: ListenOpts,
 }
 
 #[derive(Debug, Args)]
@@ -561,6 +701,17 @@ pub struct LabelArgs {
 
     #[command(flatten)]
     pub io: StageIo,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Read what the followed files hold now, finish, commit and exit (listeners stop then too).
+    #[arg(long)]
+    pub once: bool,
+
+    /// Validate the config (every problem at once), print the plan and exit.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

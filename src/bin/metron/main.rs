@@ -48,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Capture(args) => cmd::capture::run(args, &global),
         Command::Extract(args) => cmd::extract::run(args, &global),
         Command::Parse(args) => cmd::parse::run(args, &global),
+        Command::Listen(args) => cmd::listen::run(args, &global),
         Command::Enrich(args) => cmd::enrich::run(args, &global),
         Command::Alert(args) => cmd::alert::run(args, &global),
         Command::Label(args) => cmd::label::run(args, &global),
@@ -55,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Generate(args) => cmd::generate::run(args),
         Command::Store(args) => cmd::store::run(args, &global),
         Command::Hunt(args) => cmd::hunt::run(args, &global),
+        Command::Run(args) => cmd::run::run(args, &global),
         Command::Demo(args) => cmd::demo::run(args, &global),
     }
 }

@@ -23,6 +23,11 @@ struct Tailed {
     ino: u64,
     pos: u64,
     lines: LineSplitter,
+    /// Lines already handed over before a restart (`metron run`'s checkpoint): read,
+    /// not handed over again.
+    skip: u64,
+    /// Whether the handler was told of this file (`FollowHandler::opened`).
+    announced: bool,
 }
 
 impl Tailed {
@@ -36,6 +41,8 @@ impl Tailed {
             ino,
             pos: 0,
             lines: LineSplitter::new(max_len),
+            skip: 0,
+            announced: false,
         })
     }
 }
@@ -46,6 +53,9 @@ pub trait FollowHandler {
     fn line(&mut self, name: &str, line_no: u64, data: LineData<'_>) -> Flow;
     /// Every input is caught up; about to wait for more.
     fn idle(&mut self) -> io::Result<Flow>;
+    /// A file is about to be read (first seen, or replaced by rotation): its name and
+    /// inode, which with a line number identify a line across restarts.
+    fn opened(&mut self, _name: &str, _ino: u64) {}
 }
 
 /// Follows files and directories until the callback says stop.
@@ -57,6 +67,8 @@ pub struct Follower {
     /// read twice.
     inodes: HashSet<u64>,
     max_len: usize,
+    /// Lines to pass over, by inode, in files opened from now on.
+    skip: std::collections::HashMap<u64, u64>,
     _watcher: Option<notify::RecommendedWatcher>,
     events: mpsc::Receiver<()>,
     buf: Vec<u8>,
@@ -66,6 +78,16 @@ impl Follower {
     /// Files are read from their start; directories are scanned for files, now and
     /// whenever one appears.
     pub fn new(paths: &[PathBuf], max_len: usize) -> io::Result<Follower> {
+        Follower::resuming(paths, max_len, std::collections::HashMap::new())
+    }
+
+    /// As [`Follower::new`], but the first `skip[inode]` lines of the file with that
+    /// inode are read and not handed over (they were before a restart).
+    pub fn resuming(
+        paths: &[PathBuf],
+        max_len: usize,
+        skip: std::collections::HashMap<u64, u64>,
+    ) -> io::Result<Follower> {
         let (tx, events) = mpsc::channel();
         let watcher = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
             let _ = tx.send(());
@@ -77,6 +99,7 @@ impl Follower {
             known: HashSet::new(),
             inodes: HashSet::new(),
             max_len,
+            skip,
             _watcher: None,
             events,
             buf: vec![0; CHUNK],
@@ -102,7 +125,8 @@ impl Follower {
 
     fn add_file(&mut self, path: &Path) -> io::Result<()> {
         self.known.insert(path.to_owned());
-        let tailed = Tailed::open(path, self.max_len)?;
+        let mut tailed = Tailed::open(path, self.max_len)?;
+        tailed.skip = self.skip.get(&tailed.ino).copied().unwrap_or(0);
         self.inodes.insert(tailed.ino);
         self.files.push(tailed);
         Ok(())
@@ -138,8 +162,13 @@ impl Follower {
     pub fn run(&mut self, handler: &mut dyn FollowHandler) -> io::Result<()> {
         loop {
             let mut progressed = false;
-            let mut f = |name: &str, n: u64, d: LineData<'_>| handler.line(name, n, d);
             for i in 0..self.files.len() {
+                if !self.files[i].announced {
+                    self.files[i].announced = true;
+                    let t = &self.files[i];
+                    handler.opened(&t.name, t.ino);
+                }
+                let mut f = |name: &str, n: u64, d: LineData<'_>| handler.line(name, n, d);
                 let (got, flow) = self.read_available(i, &mut f)?;
                 progressed |= got;
                 if flow == Flow::Stop {
@@ -176,8 +205,9 @@ impl Follower {
             };
             got = true;
             t.pos += n as u64;
-            let name = &t.name;
-            let (_, flow) = t.lines.feed(&self.buf[..n], &mut |no, d| f(name, no, d));
+            let (name, skip) = (&t.name, t.skip);
+            let (_, flow) =
+                t.lines.feed(&self.buf[..n], &mut |no, d| if no <= skip { Flow::Continue } else { f(name, no, d) });
             if flow == Flow::Stop {
                 return Ok((got, Flow::Stop));
             }
@@ -194,18 +224,20 @@ impl Follower {
         if !replaced && !truncated {
             return Ok(Flow::Continue);
         }
-        let name = t.name.clone();
-        if t.lines.finish(&mut |no, d| f(&name, no, d)) == Flow::Stop {
+        let (name, skip) = (t.name.clone(), t.skip);
+        if t.lines.finish(&mut |no, d| if no <= skip { Flow::Continue } else { f(&name, no, d) }) == Flow::Stop {
             return Ok(Flow::Stop);
         }
         if replaced {
-            if let Ok(new) = Tailed::open(&t.path, self.max_len) {
+            if let Ok(mut new) = Tailed::open(&t.path, self.max_len) {
+                new.skip = self.skip.get(&new.ino).copied().unwrap_or(0);
                 self.inodes.insert(new.ino);
                 *t = new;
             }
         } else {
             t.file.seek(SeekFrom::Start(0))?;
             t.pos = 0;
+            t.skip = 0;
             t.lines = LineSplitter::new(self.max_len);
         }
         Ok(Flow::Continue)

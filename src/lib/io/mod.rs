@@ -2,6 +2,7 @@
 //! line splitting with a length cap, NDJSON output, the error sink, `--follow`,
 //! progress and summaries. Stages never open files themselves.
 
+mod envelope;
 mod errors;
 mod follow;
 mod input;
@@ -10,6 +11,7 @@ mod output;
 mod progress;
 mod reload;
 
+pub use envelope::{read_line as read_envelope_line, Envelope};
 pub use errors::{ErrorSink, ErrorSinkMode};
 pub use follow::{FollowHandler, Follower};
 pub use input::{open_input, InputSpec};

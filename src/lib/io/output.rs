@@ -14,9 +14,21 @@ enum Sink {
     Gzip(flate2::write::GzEncoder<BufWriter<File>>),
 }
 
+/// A file's sink, compressed as its name says.
+fn file_sink(path: &Path, file: File) -> io::Result<Sink> {
+    let file = BufWriter::with_capacity(BUF_SIZE, file);
+    Ok(match path.extension().and_then(|e| e.to_str()) {
+        Some("zst") => Sink::Zstd(zstd::Encoder::new(file, 3)?),
+        Some("gz") => Sink::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default())),
+        _ => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(file))),
+    })
+}
+
 /// An NDJSON writer.
 pub struct Output {
     sink: Sink,
+    /// The file, for `reopen` (SIGHUP); `None` for stdout and writers.
+    path: Option<std::path::PathBuf>,
     written: u64,
     line: Vec<u8>,
 }
@@ -24,25 +36,65 @@ pub struct Output {
 impl Output {
     /// stdout when `path` is `None` or `-`.
     pub fn open(path: Option<&Path>) -> io::Result<Output> {
-        let sink = match path {
+        let sink = Output::sink(path)?;
+        let path = path.filter(|p| p.as_os_str() != "-").map(Path::to_path_buf);
+        Ok(Output { sink, path, written: 0, line: Vec::with_capacity(4096) })
+    }
+
+    /// The file at `path`, appended to (created if missing): `metron run`'s file sink,
+    /// which goes on after a restart.
+    pub fn append(path: &Path) -> io::Result<Output> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Ok(Output {
+            sink: file_sink(path, file)?,
+            path: Some(path.to_path_buf()),
+            written: 0,
+            line: Vec::with_capacity(4096),
+        })
+    }
+
+    fn sink(path: Option<&Path>) -> io::Result<Sink> {
+        Ok(match path {
             None => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(io::stdout()))),
             Some(p) if p.as_os_str() == "-" => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(io::stdout()))),
             Some(p) => {
                 let file = File::create(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
-                let file = BufWriter::with_capacity(BUF_SIZE, file);
-                match p.extension().and_then(|e| e.to_str()) {
-                    Some("zst") => Sink::Zstd(zstd::Encoder::new(file, 3)?),
-                    Some("gz") => Sink::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default())),
-                    _ => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(file))),
-                }
+                file_sink(p, file)?
             }
-        };
-        Ok(Output { sink, written: 0, line: Vec::with_capacity(4096) })
+        })
+    }
+
+    /// Finishes the file and opens its name again, appending (a log rotator renamed
+    /// it and sent SIGHUP). stdout is left as it is.
+    pub fn reopen(&mut self) -> io::Result<()> {
+        let Some(path) = self.path.clone() else { return self.flush() };
+        let old = std::mem::replace(&mut self.sink, Sink::Plain(BufWriter::new(Box::new(io::sink()))));
+        match old {
+            Sink::Plain(mut w) => w.flush()?,
+            Sink::Zstd(w) => w.finish()?.flush()?,
+            Sink::Gzip(w) => w.finish()?.flush()?,
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        self.sink = file_sink(&path, file)?;
+        Ok(())
     }
 
     /// An output into any writer (tests, in-process pipelines).
     pub fn from_writer(w: Box<dyn Write + Send>) -> Output {
-        Output { sink: Sink::Plain(BufWriter::with_capacity(BUF_SIZE, w)), written: 0, line: Vec::with_capacity(4096) }
+        Output {
+            sink: Sink::Plain(BufWriter::with_capacity(BUF_SIZE, w)),
+            path: None,
+            written: 0,
+            line: Vec::with_capacity(4096),
+        }
     }
 
     /// The underlying byte writer (for output that is not events, e.g. generated logs).

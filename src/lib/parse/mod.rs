@@ -225,6 +225,7 @@ impl StageConfig for ParseSettings {
             max_line: self.max_line_bytes,
             stats: ParseStats::default(),
             direct: None,
+            envelope: None,
         })
     }
 }
@@ -260,6 +261,10 @@ pub struct ParseStage {
     /// NDJSON written by parsers' shortcuts, and how many events it holds; `None` when
     /// the events are wanted as events (in process, tests, the demo).
     direct: Option<(Vec<u8>, u64)>,
+    /// The envelope of the message being parsed (from `--listen`, or an envelope line):
+    /// its fields go on every event and error record made of it, and `auto` tells each
+    /// such message's format apart.
+    envelope: Option<io::Envelope>,
 }
 
 impl ParseStage {
@@ -272,6 +277,11 @@ impl ParseStage {
     /// NDJSON written directly since last taken, and its number of events.
     pub fn direct_output(&mut self) -> Option<(&mut Vec<u8>, &mut u64)> {
         self.direct.as_mut().map(|(bytes, n)| (bytes, n))
+    }
+
+    /// The format it was given (`auto`, a format, a `[parsers.NAME]`).
+    pub fn format(&self) -> &str {
+        &self.format
     }
 
     pub fn max_line(&self) -> usize {
@@ -314,14 +324,38 @@ impl ParseStage {
                 return self.error(ErrorType::ParserError, &sensor, &message, &raw, source, line_no, errors);
             }
         };
+        if self.envelope.is_none() && line.starts_with('{') {
+            if let Some((message, envelope)) = io::read_envelope_line(line) {
+                self.envelope = Some(envelope);
+                self.parse_text(source, line_no, &message, out, errors);
+                self.envelope = None;
+                return;
+            }
+        }
+        self.parse_text(source, line_no, line, out, errors);
+    }
+
+    /// One record's text: sniffed (each message of an envelope; else an input's first
+    /// line) and parsed, with the envelope's fields added to what came of it.
+    fn parse_text(&mut self, source: &str, line_no: u64, line: &str, out: &mut Vec<Event>, errors: &mut Vec<Event>) {
         if line.trim().is_empty() {
             self.stats.skipped += 1;
             return;
         }
-        if self.sources.get(source).is_some_and(|s| s.parser.is_none()) && !self.sniff(source, line, line_no, errors) {
+        let per_message = self.envelope.is_some() && matches!(self.chosen, Chosen::Auto);
+        let unknown = self.sources.get(source).is_some_and(|s| s.parser.is_none());
+        if (unknown || per_message) && !self.sniff(source, line, line_no, errors) {
             return;
         }
+        let before = out.len();
         self.run_parser(source, line, line_no, out, errors);
+        if let Some(envelope) = &self.envelope {
+            for e in &mut out[before..] {
+                for (k, v) in envelope.fields() {
+                    e.insert(k.into(), v);
+                }
+            }
+        }
     }
 
     /// A line as text, or why not (over the length limit, not UTF-8) with what of it
@@ -345,6 +379,10 @@ impl ParseStage {
             Some(format) => {
                 let file = (source != "-").then_some(source);
                 if let Some(state) = self.sources.get_mut(source) {
+                    // The same format as the message before: its parser goes on.
+                    if state.parser.is_some() && state.sensor == format.name {
+                        return true;
+                    }
                     state.parser = Some((format.build)(file));
                     state.sensor = format.name.to_owned();
                 }
@@ -368,7 +406,7 @@ impl ParseStage {
     fn run_parser(&mut self, source: &str, line: &str, line_no: u64, out: &mut Vec<Event>, errors: &mut Vec<Event>) {
         let Some(state) = self.sources.get_mut(source) else { return };
         let Some(parser) = state.parser.as_mut() else { return };
-        if let Some((bytes, n)) = self.direct.as_mut() {
+        if let (Some((bytes, n)), None) = (self.direct.as_mut(), &self.envelope) {
             if parser.write_ndjson(line, bytes) {
                 *n += 1;
                 self.stats.events += 1;
@@ -412,7 +450,13 @@ impl ParseStage {
         errors: &mut Vec<Event>,
     ) {
         self.stats.errors += 1;
-        errors.push(error_record(kind, sensor, message, raw, source, Some(line)));
+        let mut record = error_record(kind, sensor, message, raw, source, Some(line));
+        if let Some(envelope) = &self.envelope {
+            for (k, v) in envelope.fields() {
+                record.insert(k.into(), v);
+            }
+        }
+        errors.push(record);
     }
 }
 
@@ -421,6 +465,17 @@ pub fn run(mut stage: ParseStage, opts: &RunOptions) -> Result<(ParseStats, Outc
     stage.write_direct();
     let max_line = stage.max_line();
     let outcome = driver::run_lines(&mut stage, opts, max_line)?;
+    Ok((stage.stats, outcome))
+}
+
+/// Runs `metron parse` over any source (the network listeners of `--listen`).
+pub fn run_on<S: driver::Source<ParseStage>>(
+    mut stage: ParseStage,
+    source: S,
+    outputs: &driver::Outputs,
+) -> Result<(ParseStats, Outcome), RunError> {
+    stage.write_direct();
+    let outcome = driver::run(&mut stage, source, outputs)?;
     Ok((stage.stats, outcome))
 }
 
@@ -458,6 +513,9 @@ impl Processor for ParseStage {
     }
     fn raw_output(&mut self) -> Option<(&mut Vec<u8>, &mut u64)> {
         self.direct_output()
+    }
+    fn set_envelope(&mut self, envelope: Option<&io::Envelope>) {
+        self.envelope = envelope.cloned();
     }
     fn had_errors(&self) -> bool {
         self.stats.errors > 0

@@ -70,6 +70,9 @@ struct Batch {
     max_ts: Option<i64>,
     /// Every field of its records, with the kinds of their values.
     shape: Shape,
+    /// A batch with no rows that asks the writer to say when it got here
+    /// ([`IngestStage::sync`]).
+    sync: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Batch {
@@ -84,6 +87,7 @@ impl Batch {
             min_ts: None,
             max_ts: None,
             shape: Shape::default(),
+            sync: None,
         }
     }
 
@@ -227,6 +231,34 @@ impl IngestStage {
         self.oldest = None;
     }
 
+    /// Sends every open batch and waits until the writer has committed them all (or
+    /// kept them in `failed/`): what was handed over before is in the store after.
+    /// `metron run` checkpoints its inputs' positions after this.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        self.send_all();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let mut marker = Batch::new(Table::Events);
+        marker.sync = Some(done_tx);
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(marker).is_ok());
+        if !sent || done_rx.recv().is_err() {
+            let fatal = lock(&self.shared).fatal.clone();
+            return Err(StoreError::Invalid(fatal.unwrap_or_else(|| "the store writer stopped".into())));
+        }
+        Ok(())
+    }
+
+    /// Messages from the writer since the last call (a batch kept in `failed/`).
+    pub fn take_messages(&mut self) -> Vec<String> {
+        std::mem::take(&mut lock(&self.shared).messages)
+    }
+
+    /// What was stored so far.
+    pub fn stats(&self) -> IngestStats {
+        let mut stats = lock(&self.shared).stats;
+        stats.duplicates += self.duplicates_in_batch;
+        stats
+    }
+
     /// Waits for the writer to commit everything and merge small segments (the end of
     /// input does this too). An error means the store could not be written at all.
     pub fn finish(&mut self) -> Result<IngestStats, StoreError> {
@@ -358,6 +390,10 @@ fn write_batches(store: Store, mut manifest: Manifest, rx: Receiver<Batch>, shar
     };
     let mut writer = SegmentWriter { conn: &conn, store: &store, max_object };
     for batch in rx {
+        if let Some(done) = &batch.sync {
+            let _ = done.send(());
+            continue;
+        }
         match writer.write(&mut manifest, &batch) {
             Ok(rows) => {
                 let mut s = lock(shared);

@@ -16,8 +16,24 @@ pub fn run(args: AlertArgs, global: &Global) -> anyhow::Result<u8> {
         rules.extend(args.files.iter().cloned());
         return Ok(check(&rules));
     }
+    let settings = settings(&config, &args, rules)?;
+    let mut stage = settings.build()?;
+    // Rules that cannot be loaded are always shown, even with -q: they change what the
+    // run can find.
+    for e in stage.load_errors() {
+        eprintln!("metron: warning: rule not loaded: {}", metron::text::sanitize(&e.to_string()));
+    }
+    let (opts, max_line) = global.run_options(args.files, args.io, None)?;
+    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
+    stage.finish()?;
+    let load_failed = !stage.load_errors().is_empty();
+    Ok(if load_failed { 1 } else { outcome.exit_code() as u8 })
+}
+
+/// `[alert]` with the flags laid over it (`metron run` lays none).
+pub fn settings(config: &Config, args: &AlertArgs, rules: Vec<PathBuf>) -> anyhow::Result<AlertSettings> {
     let window = args.dedup_window.as_deref().or(config.alert.dedup_window.as_deref());
-    let settings = AlertSettings {
+    Ok(AlertSettings {
         rules,
         dedup_window: match window {
             Some(w) => metron::event::parse_duration(w).map_err(|e| anyhow::anyhow!("--dedup-window: {e}"))?,
@@ -34,18 +50,7 @@ pub fn run(args: AlertArgs, global: &Global) -> anyhow::Result<u8> {
             (None, true) => AlertOutput::Only,
             (None, false) => AlertOutput::WithEvents,
         },
-    };
-    let mut stage = settings.build()?;
-    // Rules that cannot be loaded are always shown, even with -q: they change what the
-    // run can find.
-    for e in stage.load_errors() {
-        eprintln!("metron: warning: rule not loaded: {}", metron::text::sanitize(&e.to_string()));
-    }
-    let (opts, max_line) = global.run_options(args.files, args.io, None)?;
-    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
-    stage.finish()?;
-    let load_failed = !stage.load_errors().is_empty();
-    Ok(if load_failed { 1 } else { outcome.exit_code() as u8 })
+    })
 }
 
 /// Lists every rule loaded and every one that could not be; 1 if any could not.

@@ -23,7 +23,7 @@ pub fn run(args: EnrichArgs, global: &Global) -> anyhow::Result<u8> {
 }
 
 /// Flags override the config; files named in the config are relative to it.
-fn merge(whole: &Config, args: &EnrichArgs) -> anyhow::Result<EnrichConfig> {
+pub fn merge(whole: &Config, args: &EnrichArgs) -> anyhow::Result<EnrichConfig> {
     let mut config = whole.enrich.clone();
     config.geoip = args.geoip.clone().or(config.geoip.map(|p| whole.near(p)));
     config.asn = args.asn.clone().or(config.asn.map(|p| whole.near(p)));

@@ -10,10 +10,25 @@ use metron::stage::StageConfig;
 
 pub fn run(args: LabelArgs, global: &Global) -> anyhow::Result<u8> {
     let config = Config::discover(global.config.as_deref())?;
+    let mut settings = settings(&config, &args)?;
+    // The line cap (flag, else config) holds for intel files as for input lines.
+    let (opts, max_line) = global.run_options(args.files, args.io, Some(settings.max_line_bytes))?;
+    settings.max_line_bytes = max_line;
+    let mut stage = settings.build()?;
+    let problems = report(&stage, global.quiet);
+    if args.check {
+        return Ok(u8::from(problems > 0));
+    }
+    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
+    Ok(outcome.exit_code() as u8)
+}
+
+/// `[label]` with the flags laid over it (`metron run` lays none).
+pub fn settings(config: &Config, args: &LabelArgs) -> anyhow::Result<LabelSettings> {
     let mut settings = LabelSettings::from_config(config.label.clone());
     // Files named in the config are relative to it; flags to the working directory.
     let formats: Vec<String> = settings.feeds.keys().cloned().collect();
-    settings.intel = settings.intel.iter().map(|entry| near(&config, entry, &formats)).collect();
+    settings.intel = settings.intel.iter().map(|entry| near(config, entry, &formats)).collect();
     for feed in settings.feeds.values_mut() {
         feed.path = feed.path.take().map(|p| config.near(p));
     }
@@ -26,16 +41,7 @@ pub fn run(args: LabelArgs, global: &Global) -> anyhow::Result<u8> {
     if args.no_reload || args.check {
         settings.reload = false;
     }
-    // The line cap (flag, else config) holds for intel files as for input lines.
-    let (opts, max_line) = global.run_options(args.files, args.io, Some(settings.max_line_bytes))?;
-    settings.max_line_bytes = max_line;
-    let mut stage = settings.build()?;
-    let problems = report(&stage, global.quiet);
-    if args.check {
-        return Ok(u8::from(problems > 0));
-    }
-    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
-    Ok(outcome.exit_code() as u8)
+    Ok(settings)
 }
 
 /// `FORMAT:PATH` or `PATH`, with the path made relative to the config file.
@@ -53,7 +59,7 @@ fn near(config: &Config, entry: &str, feeds: &[String]) -> String {
 
 /// What each intel file gave: counts unless quiet; every row or pattern that could
 /// not be used, always. Returns how many of those there were.
-fn report(stage: &LabelStage, quiet: bool) -> u64 {
+pub fn report(stage: &LabelStage, quiet: bool) -> u64 {
     let say = |s: &str| eprintln!("metron: label: {}", metron::text::sanitize(s));
     let mut problems = 0;
     for r in stage.reports() {

@@ -9,8 +9,10 @@ pub mod extract;
 pub mod generate;
 pub mod hunt;
 pub mod label;
+pub mod listen;
 pub mod parse;
 pub mod profile;
+pub mod run;
 pub mod store;
 
 /// What every subcommand gets besides its own flags.

@@ -9,6 +9,14 @@ use metron::stage::StageConfig;
 
 pub fn run(args: ProfileArgs, global: &Global) -> anyhow::Result<u8> {
     let config = Config::discover(global.config.as_deref())?;
+    let mut stage = settings(&config, &args)?.build()?;
+    let (opts, max_line) = global.run_options(args.files, args.io, None)?;
+    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
+    Ok(outcome.exit_code() as u8)
+}
+
+/// `[profile]` with the flags laid over it (`metron run` lays none).
+pub fn settings(config: &Config, args: &ProfileArgs) -> anyhow::Result<ProfileSettings> {
     let mut s = ProfileSettings::from_config(&config.profile).map_err(|p| anyhow::anyhow!("{}", p.join("\n  ")))?;
     s.state = s.state.take().map(|p| config.near(p));
     if !args.detect.is_empty() {
@@ -35,8 +43,5 @@ pub fn run(args: ProfileArgs, global: &Global) -> anyhow::Result<u8> {
         s.state = args.state.clone();
     }
     s.flush = args.flush;
-    let mut stage = s.build()?;
-    let (opts, max_line) = global.run_options(args.files, args.io, None)?;
-    let (_, outcome) = metron::driver::events(&mut stage, &opts, max_line)?;
-    Ok(outcome.exit_code() as u8)
+    Ok(s)
 }
