@@ -263,6 +263,60 @@ fn util_linux_logger_sends_over_tcp_with_both_framings_and_udp() {
     assert!(find("metrontest: over udp", "udp"), "{got:?}");
 }
 
+/// curl as the HTTP sender: a gzip body, a chunked upload from stdin, and HEC events
+/// with the Splunk token header; each answered with its count after the write.
+#[test]
+fn curl_posts_lines_gzip_chunked_and_hec_events() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("curl not installed: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.ndjson");
+    let m =
+        Running::start(&["listen", "http://127.0.0.1:0", "--token", "t0k", "-o", out.to_str().unwrap()], Stdio::null());
+    let url = format!("http://{}", m.addr("http"));
+    let curl = |args: &[&str], stdin: &[u8]| -> String {
+        let mut child = Command::new("curl")
+            .args(["-sS", "--fail-with-body"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let done = child.wait_with_output().unwrap();
+        assert!(done.status.success(), "curl {args:?}: {}", String::from_utf8_lossy(&done.stdout));
+        String::from_utf8_lossy(&done.stdout).into_owned()
+    };
+    let lines: String = (0..1000).map(|i| format!("curl line {i}\n")).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(lines.as_bytes()).unwrap();
+    let gz_path = dir.path().join("body.gz");
+    std::fs::write(&gz_path, gz.finish().unwrap()).unwrap();
+    let body = format!("@{}", gz_path.display());
+    let answer =
+        curl(&["-H", "Authorization: Bearer t0k", "-H", "Content-Encoding: gzip", "--data-binary", &body, &url], b"");
+    assert!(answer.contains("\"count\":1000"), "{answer}");
+    // -T - sends stdin with Transfer-Encoding: chunked.
+    let answer = curl(
+        &["-H", "Authorization: Bearer t0k", "-X", "POST", "-T", "-", &format!("{url}/")],
+        b"chunked one\nchunked two\n",
+    );
+    assert!(answer.contains("\"count\":2"), "{answer}");
+    let hec = br#"{"event":"from hec","sourcetype":"x"}"#;
+    let answer = curl(
+        &["-H", "Authorization: Splunk t0k", "--data-binary", "@-", &format!("{url}/services/collector/event")],
+        hec,
+    );
+    assert!(answer.contains("\"code\":0"), "{answer}");
+    let (status, stderr) = m.stop();
+    assert!(status.success(), "{stderr}");
+    let got = std::fs::read_to_string(&out).unwrap();
+    let want = format!("{lines}chunked one\nchunked two\nfrom hec\n");
+    assert_eq!(got, want);
+}
+
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files.
 fn certificates(
     dir: &Path,
