@@ -101,8 +101,9 @@ The pipeline comes from metron.toml (--config); each stage keeps its own section
   metrics = \"127.0.0.1:9108\"         # Prometheus text at /metrics, and /health
   checkpoint_interval = \"5s\"
 
-Sources parse on their own threads; the stages run in process on events in memory (no
-JSON between them); the store writes on its own thread. Every checkpoint_interval the sink
+Sources parse on their own threads and hand batches on (bounded: a slow store holds them
+back); the stages run in one process through their line fast paths; the store writes on
+its own thread. Every checkpoint_interval the sink
 is committed and the followed files' positions (inode, line) are saved in
 STORE/run/checkpoint.json: after a crash (kill -9) the files are read on from there, and a
 line read again keeps its guid (made from the inode, line number and bytes), so the store

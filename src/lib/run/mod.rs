@@ -1,9 +1,10 @@
 //! `metron run`: the pipeline a config describes, as one always-on process.
 //!
 //! Sources (followed files, network listeners) each run on their own thread with a
-//! parser of their own and hand batches of events over a bounded channel (so a slow
-//! sink holds the sources back); the main thread runs the stage chain in process, on
-//! events in memory, into the sink; the store's writer commits on a third thread.
+//! parser of their own and hand batches of events, as NDJSON, over a bounded channel
+//! (so a slow sink holds the sources back); the main thread runs the stage chain in
+//! process through each stage's line fast path (an event is built only for a stage
+//! without one), into the sink; the store's writer commits on a third thread.
 //!
 //! Nothing lost, nothing twice (with the store as sink): every few seconds the sink
 //! is synced (everything handed to it is committed) and then the followed files'
@@ -120,16 +121,19 @@ impl Sink {
         }
     }
 
-    fn take(&mut self, event: Event) -> std::io::Result<()> {
+    /// NDJSON lines (each with its newline), `count` of them.
+    fn take_lines(&mut self, lines: &[u8], count: u64) -> std::io::Result<()> {
         match self {
             Sink::Store(s) => {
                 let mut none = Vec::new();
-                // The store stage takes every record and emits nothing; it has no
-                // per-record errors (a batch that cannot be written is kept aside).
-                let _ = s.process(event, &mut none);
+                for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    // The store takes every JSON object and emits nothing; what is not
+                    // one (no stage makes such a line) is left out.
+                    let _ = s.process_line(line, &mut none);
+                }
                 Ok(())
             }
-            Sink::File { output, .. } => output.write_event(&event),
+            Sink::File { output, .. } => output.write_lines(lines, count),
             Sink::Unopened(_) => Ok(()),
         }
     }
@@ -187,9 +191,17 @@ impl Plan {
     }
 }
 
-/// A batch of a source's events, with where in its files the source got to.
+/// A batch of a source's events as NDJSON (the parsers' direct output, or events
+/// serialized on the source's thread), with where in its files the source got to.
+/// The stages take lines through their fast paths (`Stage::process_line`), which read
+/// only the fields they need; events are built only where a stage has none.
 struct Msg {
+    /// Events not yet serialized (written into `lines` when the batch is sent).
     events: Vec<Event>,
+    lines: Vec<u8>,
+    count: usize,
+    /// Error records among them.
+    errors: u64,
     /// (inode, name, last line) of the followed files the events came from.
     positions: Vec<(u64, String, u64)>,
     made: Instant,
@@ -197,7 +209,48 @@ struct Msg {
 
 impl Msg {
     fn new() -> Msg {
-        Msg { events: Vec::with_capacity(BATCH), positions: Vec::new(), made: Instant::now() }
+        Msg {
+            events: Vec::new(),
+            lines: Vec::with_capacity(BATCH * 512),
+            count: 0,
+            errors: 0,
+            positions: Vec::new(),
+            made: Instant::now(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0 && self.events.is_empty() && self.positions.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.count + self.events.len()
+    }
+
+    /// Serializes the events held as events.
+    fn seal(&mut self) {
+        self.count += self.events.len();
+        for e in self.events.drain(..) {
+            write_line(&mut self.lines, &e);
+        }
+    }
+
+    /// Takes the parser's direct NDJSON, if it wrote any.
+    fn take_direct(&mut self, parse: &mut ParseStage, mut stamp: impl FnMut(&mut [u8], u32)) {
+        let Some((bytes, n)) = parse.direct_output() else { return };
+        if bytes.is_empty() {
+            return;
+        }
+        let mut index = 0;
+        for line in bytes.split_mut(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            stamp(line, index);
+            index += 1;
+            self.lines.extend_from_slice(line);
+            self.lines.push(b'\n');
+        }
+        self.count += index as usize;
+        bytes.clear();
+        *n = 0;
     }
 
     fn at(&mut self, ino: u64, name: &str, line: u64) {
@@ -205,6 +258,12 @@ impl Msg {
             Some(p) => p.2 = line,
             None => self.positions.push((ino, name.to_owned(), line)),
         }
+    }
+}
+
+fn write_line(out: &mut Vec<u8>, event: &Event) {
+    if serde_json::to_writer(&mut *out, event).is_ok() {
+        out.push(b'\n');
     }
 }
 
@@ -233,6 +292,26 @@ fn event_ms(e: &Event) -> i64 {
     e.get(fields::TIMESTAMP).and_then(|v| v.as_i64()).unwrap_or(0)
 }
 
+/// The `timestamp` of an NDJSON line written by a parser's direct path (flat, the
+/// field written as an integer), or 0.
+fn line_ms(line: &[u8]) -> i64 {
+    const KEY: &[u8] = b"\"timestamp\":";
+    let Some(at) = line.windows(KEY.len()).position(|w| w == KEY) else { return 0 };
+    let digits = line[at + KEY.len()..].iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&line[at + KEY.len()..at + KEY.len() + digits]).ok().and_then(|d| d.parse().ok()).unwrap_or(0)
+}
+
+/// Overwrites the guid a direct path wrote (`"guid":"` and 36 characters) in place.
+fn restamp(line: &mut [u8], guid: &str) {
+    const KEY: &[u8] = b"\"guid\":\"";
+    if let Some(at) = line.windows(KEY.len()).position(|w| w == KEY) {
+        let start = at + KEY.len();
+        if line.get(start + 36) == Some(&b'"') && guid.len() == 36 {
+            line[start..start + 36].copy_from_slice(guid.as_bytes());
+        }
+    }
+}
+
 /// A followed source's thread: lines parsed, guids made stable, batches sent.
 struct FileFeed {
     index: usize,
@@ -249,9 +328,10 @@ struct FileFeed {
 
 impl FileFeed {
     fn send(&mut self) -> Flow {
-        if self.batch.events.is_empty() && self.batch.positions.is_empty() {
+        if self.batch.is_empty() {
             return Flow::Continue;
         }
+        self.batch.seal();
         let msg = std::mem::replace(&mut self.batch, Msg::new());
         self.metrics.queued(1);
         if self.tx.send(msg).is_err() {
@@ -276,17 +356,23 @@ impl FollowHandler for FileFeed {
             LineData::Line(l) => l.to_vec(),
             LineData::TooLong { prefix, len } => [prefix, &len.to_le_bytes()[..]].concat(),
         };
-        let first = self.batch.events.len();
+        let (first, before) = (self.batch.events.len(), self.batch.len());
         self.errors.clear();
         let _ = self.parse.record(name, line, data, &mut self.batch.events, &mut self.errors);
+        let mut direct = 0;
+        self.batch.take_direct(&mut self.parse, |l, i| {
+            restamp(l, &line_guid(line_ms(l), ino, line, &bytes, i));
+            direct = i + 1;
+        });
+        self.batch.errors += self.errors.len() as u64;
         self.batch.events.append(&mut self.errors);
         for (i, e) in self.batch.events[first..].iter_mut().enumerate() {
-            let guid = line_guid(event_ms(e), ino, line, &bytes, i as u32);
+            let guid = line_guid(event_ms(e), ino, line, &bytes, direct + i as u32);
             e.insert(fields::GUID.into(), guid.into());
         }
         self.batch.at(ino, name, line);
-        self.metrics.source_in(self.index, 1, (self.batch.events.len() - first) as u64);
-        if self.batch.events.len() >= BATCH {
+        self.metrics.source_in(self.index, 1, (self.batch.len() - before) as u64);
+        if self.batch.len() >= BATCH {
             return self.send();
         }
         Flow::Continue
@@ -317,9 +403,10 @@ struct NetFeed {
 
 impl NetFeed {
     fn send(&mut self) {
-        if self.batch.events.is_empty() {
+        if self.batch.is_empty() {
             return;
         }
+        self.batch.seal();
         let msg = std::mem::replace(&mut self.batch, Msg::new());
         self.metrics.queued(1);
         let _ = self.tx.send(msg);
@@ -337,12 +424,14 @@ impl Processor for NetFeed {
         _out: &mut Vec<Event>,
         _errors: &mut Vec<Event>,
     ) -> std::io::Result<()> {
-        let before = self.batch.events.len();
+        let before = self.batch.len();
         let mut errors = Vec::new();
         self.parse.record(source, at, record, &mut self.batch.events, &mut errors)?;
+        self.batch.take_direct(&mut self.parse, |_, _| {});
+        self.batch.errors += errors.len() as u64;
         self.batch.events.append(&mut errors);
-        self.metrics.source_in(self.index, 1, (self.batch.events.len() - before) as u64);
-        if self.batch.events.len() >= BATCH {
+        self.metrics.source_in(self.index, 1, (self.batch.len() - before) as u64);
+        if self.batch.len() >= BATCH {
             self.send();
         }
         Ok(())
@@ -389,40 +478,70 @@ struct Chain {
 }
 
 impl Chain {
-    /// Runs `events` through the stages from `from` on, into the sink.
+    /// Runs events made by a stage's tick or flush through the stages after it.
     fn push(&mut self, from: usize, events: Vec<Event>) -> std::io::Result<()> {
-        let mut current = events;
+        let mut lines = Vec::new();
+        for e in &events {
+            write_line(&mut lines, e);
+        }
+        self.push_lines(from, lines)
+    }
+
+    /// Runs NDJSON `lines` through the stages from `from` on, into the sink: each
+    /// stage's line fast path where it has one, else the line as an event.
+    fn push_lines(&mut self, from: usize, lines: Vec<u8>) -> std::io::Result<()> {
+        let mut current = lines;
+        let mut next = Vec::with_capacity(current.len() + current.len() / 2);
+        let mut made = Vec::new();
         for k in from..self.stages.len() {
-            let mut next = Vec::with_capacity(current.len());
+            next.clear();
             let stage = &mut self.stages[k];
-            for e in current {
-                let before = next.len();
-                if let Err(err) = stage.process(e, &mut next) {
-                    let raw =
-                        err.event.as_ref().map(|e| serde_json::to_string(e).unwrap_or_default()).unwrap_or_default();
-                    self.metrics.stage(k, 1, 0, 1);
-                    next.push(error_record(err.kind, stage.name(), &err.message, &raw, "run", None));
-                } else {
-                    self.metrics.stage(k, 1, (next.len() - before) as u64, 0);
+            for line in current.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                if let Some(n) = stage.process_line(line, &mut next) {
+                    self.metrics.stage(k, 1, n, 0);
+                    continue;
+                }
+                let event = match crate::event::event_from_json(line) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let message = format!("not an event: {e}");
+                        let raw = String::from_utf8_lossy(line);
+                        write_line(
+                            &mut next,
+                            &error_record(stage.error_type(), stage.name(), &message, &raw, "run", None),
+                        );
+                        self.metrics.stage(k, 1, 0, 1);
+                        self.report.errors += 1;
+                        continue;
+                    }
+                };
+                made.clear();
+                match stage.process(event, &mut made) {
+                    Ok(()) => self.metrics.stage(k, 1, made.len() as u64, 0),
+                    Err(err) => {
+                        let raw = err.event.as_ref().and_then(|e| serde_json::to_string(e).ok()).unwrap_or_default();
+                        made.push(error_record(err.kind, stage.name(), &err.message, &raw, "run", None));
+                        self.metrics.stage(k, 1, 0, 1);
+                        self.report.errors += 1;
+                    }
+                }
+                for e in &made {
+                    write_line(&mut next, e);
                 }
             }
-            current = next;
+            std::mem::swap(&mut current, &mut next);
         }
-        for e in current {
-            if e.get(fields::SOURCE_TYPE).and_then(|v| v.as_str()) == Some("error") {
-                self.report.errors += 1;
-            }
-            self.report.records_out += 1;
-            self.sink.take(e)?;
-        }
-        Ok(())
+        let count = current.iter().filter(|b| **b == b'\n').count() as u64;
+        self.report.records_out += count;
+        self.sink.take_lines(&current, count)
     }
 
     fn take(&mut self, msg: Msg) -> std::io::Result<()> {
-        let n = msg.events.len() as u64;
+        let n = msg.count as u64;
         self.report.events_in += n;
+        self.report.errors += msg.errors;
         self.metrics.lag(msg.made.elapsed());
-        self.push(0, msg.events)?;
+        self.push_lines(0, msg.lines)?;
         self.since_tick += n;
         if self.since_tick >= TICK_EVERY {
             self.tick()?;
@@ -490,7 +609,9 @@ pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
     let mut net = Vec::new();
     for (index, source) in sources.into_iter().enumerate() {
         match source {
-            PlannedSource::Follow { paths, parse, max_line } => {
+            PlannedSource::Follow { paths, mut parse, max_line } => {
+                // Parsers with a direct path (Zeek TSV) write NDJSON without events.
+                parse.write_direct();
                 let skip = checkpoint.skips();
                 let feed = FileFeed {
                     index,
@@ -506,7 +627,8 @@ pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
                 };
                 file_threads.push(spawn_follow(paths, max_line, skip, feed)?);
             }
-            PlannedSource::Listen { listeners, parse } => {
+            PlannedSource::Listen { listeners, mut parse } => {
+                parse.write_direct();
                 net.push(listeners.stop_flag());
                 metrics.add_listener(listeners.stats());
                 let feed = NetFeed { index, parse, tx: tx.clone(), batch: Msg::new(), metrics: metrics.clone() };
