@@ -333,3 +333,70 @@ fn kill_nine_and_restart_keep_every_line_exactly_once() {
     assert_eq!(files, written as i64, "lines from the files: {files} of {written}");
     assert_eq!(net, 500);
 }
+
+/// SIGHUP builds the stages again from the edited config; a broken config is reported
+/// and the running stages go on.
+#[test]
+fn sighup_rebuilds_the_stages_and_a_broken_config_keeps_the_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let store = dir.path().join("store");
+    let config = dir.path().join("metron.toml");
+    let write_config = |internal: &str, stages: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[store]\ndir = {store:?}\n[enrich]\ninternal = [\"{internal}\"]\n[[run.source]]\nfollow = {logs:?}\n\
+                 format = \"suricata\"\n[run]\nstages = [{stages}]\ncheckpoint_interval = \"200ms\"\n"
+            ),
+        )
+        .unwrap();
+    };
+    write_config("10.0.0.0/8", "\"enrich\"");
+    let log = logs.join("eve.json");
+    let append = |port: u16| {
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        writeln!(
+            f,
+            r#"{{"timestamp":"2026-12-03T10:00:00.000000+0000","event_type":"flow","src_ip":"10.1.1.1","src_port":{port},"dest_ip":"192.168.1.1","dest_port":80,"proto":"TCP"}}"#
+        )
+        .unwrap();
+    };
+    let wait_stored = |n: i64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !store.join("MANIFEST.json").exists() || count(&store, "SELECT count(*) FROM events") < n {
+            assert!(Instant::now() < deadline, "{n} events not stored in time");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    append(1);
+    let mut service = Service::start(&config, &[]);
+    wait_stored(1);
+    write_config("192.168.0.0/16", "\"enrich\"");
+    service.signal("-HUP");
+    service.wait_line("metron: SIGHUP: stages reloaded");
+    append(2);
+    wait_stored(2);
+    write_config("192.168.0.0/16", "\"enrich\", \"nope\"");
+    service.signal("-HUP");
+    let said = service.wait_line("metron: SIGHUP: the config was not reloaded");
+    assert!(said.contains("nope"), "{said}");
+    append(3);
+    wait_stored(3);
+    service.signal("-TERM");
+    let (status, seen) = service.wait();
+    assert!(status.success(), "{seen:?}");
+    let rows = query(
+        &store,
+        "SELECT ip_src_port AS port, \"enrichments.network.ip_src_addr.internal\" AS src, \
+         \"enrichments.network.ip_dst_addr.internal\" AS dst FROM events ORDER BY ip_src_port",
+    );
+    let got: Vec<(i64, bool, bool)> = rows
+        .iter()
+        .map(|r| {
+            (r["port"].as_i64().unwrap(), r["src"].as_bool().unwrap_or(false), r["dst"].as_bool().unwrap_or(false))
+        })
+        .collect();
+    assert_eq!(got, [(1, true, false), (2, false, true), (3, false, true)]);
+}

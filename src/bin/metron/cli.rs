@@ -110,7 +110,9 @@ line read again keeps its guid (made from the inode, line number and bytes), so 
 holds it once. Network messages are handed to the chain when received: a crash loses
 those not yet committed. Error records (unparsable lines, stage errors) go to the sink
 too (the store's errors table). SIGTERM or SIGINT: stop reading, drain, commit, exit 0.
-Not yet: capture, pcap and kafka sources; reloading the config on SIGHUP (noted, ignored).
+SIGHUP builds the stages again from the config file (the old ones flush first); a config
+that cannot be built is reported and the running stages go on. Sources and sink stay as
+started. Not yet: capture, pcap and kafka sources.
 
 Examples:
   metron run --config sensor.toml --check      # every problem at once, then the plan

@@ -170,7 +170,13 @@ pub struct Plan {
     /// Read what the files hold now, then finish.
     pub once: bool,
     pub quiet: bool,
+    /// SIGHUP: the stages built again from the config as it is now (every problem
+    /// in one message if it cannot be); sources and sink stay as started.
+    pub reload: Option<Reload>,
 }
+
+/// Builds the stages again from the config file.
+pub type Reload = Box<dyn FnMut() -> Result<Vec<Box<dyn Stage>>, String> + Send>;
 
 impl Plan {
     /// The plan in words (`--check`).
@@ -592,7 +598,7 @@ impl Chain {
 
 /// Runs the plan until SIGTERM/SIGINT (or, with `once`, until the files are read).
 pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
-    let Plan { sources, stages, sink, metrics: metrics_listener, checkpoint_interval, once, quiet } = plan;
+    let Plan { sources, stages, sink, metrics: metrics_listener, checkpoint_interval, once, quiet, mut reload } = plan;
     let stop = Arc::new(AtomicBool::new(false));
     let hup = Arc::new(AtomicBool::new(false));
     crate::listen::register_signals(&stop, &hup)?;
@@ -674,7 +680,7 @@ pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
             }
         }
         if hup.swap(false, Ordering::Relaxed) {
-            chain.say("SIGHUP: reloading the config is not supported yet; the pipeline goes on as started");
+            reload_stages(&mut chain, reload.as_mut())?;
         }
         if last_checkpoint.elapsed() >= checkpoint_interval {
             last_checkpoint = Instant::now();
@@ -708,6 +714,30 @@ pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
         Sink::Unopened(_) => {}
     }
     Ok(report)
+}
+
+/// SIGHUP: the new stages replace the old ones after those flushed what they held; a
+/// config that cannot be built is reported and the old stages go on.
+fn reload_stages(chain: &mut Chain, reload: Option<&mut Reload>) -> std::io::Result<()> {
+    let Some(reload) = reload else {
+        chain.say("SIGHUP: no config file to reload; the pipeline goes on as started");
+        return Ok(());
+    };
+    match reload() {
+        Ok(stages) => {
+            chain.finish()?;
+            let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
+            chain.say(&format!(
+                "SIGHUP: stages reloaded from the config ({}); sources and sink stay as started",
+                if names.is_empty() { "none".to_owned() } else { names.join(" -> ") }
+            ));
+            chain.stages = stages;
+        }
+        Err(problems) => {
+            chain.say(&format!("SIGHUP: the config was not reloaded, the pipeline goes on as it was: {problems}"))
+        }
+    }
+    Ok(())
 }
 
 /// Syncs the sink, then writes the positions it now holds.

@@ -30,6 +30,24 @@ pub fn run(args: RunArgs, global: &Global) -> anyhow::Result<u8> {
         }
     }
     let once = plan.once;
+    let mut plan = plan;
+    let explicit = global.config.clone();
+    plan.reload = Some(Box::new(move || {
+        let config = Config::discover(explicit.as_deref()).map_err(|e| e.to_string())?;
+        let mut problems = Vec::new();
+        let mut stages = Vec::new();
+        for name in &config.run.stages {
+            match stage(&config, name) {
+                Ok(s) => stages.push(s),
+                Err(e) => problems.push(e),
+            }
+        }
+        if problems.is_empty() {
+            Ok(stages)
+        } else {
+            Err(format!("{} problem(s):\n  - {}", problems.len(), problems.join("\n  - ")))
+        }
+    }));
     let report = metron::run::run(plan)?;
     Ok(u8::from(once && report.errors > 0))
 }
@@ -195,9 +213,16 @@ fn plan(config: &Config, args: &RunArgs, global: &Global) -> Result<Plan, Vec<St
         }
     };
     match (sink, checkpoint_interval) {
-        (Some(sink), Some(checkpoint_interval)) if problems.is_empty() => {
-            Ok(Plan { sources, stages, sink, metrics, checkpoint_interval, once: args.once, quiet: global.quiet })
-        }
+        (Some(sink), Some(checkpoint_interval)) if problems.is_empty() => Ok(Plan {
+            sources,
+            stages,
+            sink,
+            metrics,
+            checkpoint_interval,
+            once: args.once,
+            quiet: global.quiet,
+            reload: None,
+        }),
         _ => Err(problems),
     }
 }
