@@ -789,3 +789,48 @@ fn spawn_listen(listeners: Listeners, mut feed: NetFeed, quiet: bool) -> std::io
         result
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_guid_is_stable_sorts_by_event_time_and_differs_by_line() {
+        let a = line_guid(1_700_000_000_000, 7, 3, b"line", 0);
+        assert_eq!(a, line_guid(1_700_000_000_000, 7, 3, b"line", 0));
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_ne!(a, line_guid(1_700_000_000_000, 7, 4, b"line", 0));
+        assert_ne!(a, line_guid(1_700_000_000_000, 8, 3, b"line", 0));
+        assert_ne!(a, line_guid(1_700_000_000_000, 7, 3, b"line", 1));
+        assert!(line_guid(1_600_000_000_000, 9, 9, b"x", 0) < a, "earlier events sort first");
+        // Times out of range are clamped, not a panic.
+        let _ = line_guid(-5, 0, 0, b"", 0);
+        let _ = line_guid(i64::MAX, 0, 0, b"", 0);
+    }
+
+    #[test]
+    fn restamp_replaces_only_a_whole_guid_and_line_ms_reads_the_time() {
+        let old = crate::event::new_guid();
+        let new = line_guid(5, 1, 1, b"l", 0);
+        let mut line = format!(r#"{{"timestamp":1700000000123,"guid":"{old}","x":1}}"#).into_bytes();
+        assert_eq!(line_ms(&line), 1_700_000_000_123);
+        restamp(&mut line, &new);
+        assert_eq!(String::from_utf8(line).unwrap(), format!(r#"{{"timestamp":1700000000123,"guid":"{new}","x":1}}"#));
+        let mut short = br#"{"guid":"abc"}"#.to_vec();
+        restamp(&mut short, &new);
+        assert_eq!(short, br#"{"guid":"abc"}"#);
+        assert_eq!(line_ms(br#"{"timestamp":"text"}"#), 0);
+        assert_eq!(line_ms(b""), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_lines_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let mut line = bytes.clone();
+            let _ = line_ms(&line);
+            restamp(&mut line, &line_guid(0, 0, 0, &bytes, 0));
+            proptest::prop_assert_eq!(line.len(), bytes.len());
+        }
+    }
+}
