@@ -11,3 +11,10 @@ measure() {
 }
 # events/s from a count and seconds
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
+# BIN: the release binary, built now; METRON_BIN names an already built one instead.
+release_bin() {
+  if [ -n "${METRON_BIN:-}" ]; then BIN=$METRON_BIN; else
+    cargo build --release --quiet
+    BIN=$CARGO_TARGET_DIR/release/metron
+  fi
+}

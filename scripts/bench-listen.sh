@@ -9,11 +9,7 @@ set -euo pipefail
 N=${1:-2000000}
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
-# METRON_BIN runs an already built binary instead of building the release one.
-if [ -n "${METRON_BIN:-}" ]; then BIN=$METRON_BIN; else
-  cargo build --release --quiet
-  BIN=$CARGO_TARGET_DIR/release/metron
-fi
+release_bin
 if ! command -v rsyslogd >/dev/null && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsyslog >/dev/null
 fi
@@ -61,13 +57,21 @@ printf '%-44s %12s %10s %10s\n' "run ($TOTAL messages, 4 TCP connections)" "mess
 report() { printf '%-44s %12s %10.2f %9sM\n' "$1" "$(rate "$TOTAL" "$2")" "$2" "$(( $3 / 1024 ))"; }
 
 # metron listen
+# Sends the load to receiver PID and waits until FILE holds every byte; SECS from the
+# first connection to then, RSS the receiver's peak; then stops the receiver.
+receive() { # pid file
+  local t0 t1
+  t0=$(now); send; wait_size "$2" "$BYTES"; t1=$(now)
+  RSS=$(peak_kb "$1"); kill -TERM "$1"; wait "$1" || true
+  SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+}
+
 "$BIN" listen -q "tcp://127.0.0.1:$PORT" -o "$WORK/metron.out" &
 MPID=$!
 sleep 0.5
-t0=$(now); send; wait_size "$WORK/metron.out" "$BYTES"; t1=$(now)
-m_rss=$(peak_kb $MPID); kill -TERM $MPID; wait $MPID || true
-s_metron=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
-report "metron listen -o FILE" "$s_metron" "$m_rss"
+receive $MPID "$WORK/metron.out"
+s_metron=$SECS
+report "metron listen -o FILE" "$s_metron" "$RSS"
 
 # rsyslog: imtcp -> omfile, the raw message and a newline (the same bytes)
 if command -v rsyslogd >/dev/null; then
@@ -82,10 +86,9 @@ EOF
   rsyslogd -n -f "$WORK/rs/rsyslog.conf" -i "$WORK/rs/pid" &
   RPID=$!
   sleep 1
-  t0=$(now); send; wait_size "$WORK/rsyslog.out" "$BYTES"; t1=$(now)
-  r_rss=$(peak_kb $RPID); kill -TERM $RPID; wait $RPID || true
-  s_rs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
-  report "rsyslogd (imtcp -> omfile)" "$s_rs" "$r_rss"
+  receive $RPID "$WORK/rsyslog.out"
+  s_rs=$SECS
+  report "rsyslogd (imtcp -> omfile)" "$s_rs" "$RSS"
   awk -v a="$s_rs" -v b="$s_metron" 'BEGIN { printf "ratio vs rsyslog: listen %.2fx\n", a / b }'
 else
   echo "rsyslog not installed: no comparison (apt-get install -y rsyslog)"

@@ -8,11 +8,7 @@ set -euo pipefail
 N=${1:-1000000}
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
-# METRON_BIN runs an already built binary instead of building the release one.
-if [ -n "${METRON_BIN:-}" ]; then BIN=$METRON_BIN; else
-  cargo build --release --quiet
-  BIN=$CARGO_TARGET_DIR/release/metron
-fi
+release_bin
 MMDB=$PWD/testdata/mmdb
 mkdir -p "$WORK/logs"
 "$BIN" generate zeek-conn -n "$N" -o "$WORK/logs/conn.log"

@@ -400,3 +400,26 @@ fn sighup_rebuilds_the_stages_and_a_broken_config_keeps_the_old_ones() {
         .collect();
     assert_eq!(got, [(1, true, false), (2, false, true), (3, false, true)]);
 }
+
+/// `--once` ends when the followed files are read, wherever the listeners stand in the
+/// config (a listener listed first once kept it running).
+#[test]
+fn once_ends_when_the_files_are_read_even_with_a_listener_listed_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("app.log"), (1..=50).map(|n| syslog_line(0, n) + "\n").collect::<String>()).unwrap();
+    let store = dir.path().join("store");
+    let config = dir.path().join("metron.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ndir = {store:?}\n[[run.source]]\nlisten = \"tcp://127.0.0.1:0\"\nformat = \"syslog\"\n\
+             [[run.source]]\nfollow = {logs:?}\nformat = \"syslog\"\n"
+        ),
+    )
+    .unwrap();
+    let (status, seen) = Service::start(&config, &["--once"]).wait();
+    assert!(status.success(), "{seen:?}");
+    assert_eq!(count(&store, "SELECT count(*) FROM events"), 50);
+}

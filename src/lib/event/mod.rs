@@ -72,6 +72,42 @@ pub fn event_from_value(value: Value) -> Option<Event> {
     }
 }
 
+/// Guids that are the same every time the same input is read again (`metron run`
+/// replaying a followed file after a crash): a UUID v7 whose time is the event's own,
+/// so that ids still sort by time, and whose other bits are the SHA-1 of what
+/// identifies the input (for a line: its file's inode, its number and its bytes) and of
+/// the record's index among those made from it. The input is hashed once; each guid
+/// hashes only its index.
+#[derive(Clone)]
+pub struct StableGuid(sha1::Sha1);
+
+impl StableGuid {
+    pub fn new(parts: &[&[u8]]) -> StableGuid {
+        use sha1::Digest;
+        let mut h = sha1::Sha1::new();
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        StableGuid(h)
+    }
+
+    /// The guid of the `index`th record made of the input, at `ts_ms`.
+    pub fn guid(&self, ts_ms: i64, index: u32) -> String {
+        use sha1::Digest;
+        let mut h = self.0.clone();
+        h.update(index.to_le_bytes());
+        let digest = h.finalize();
+        let mut b = [0u8; 16];
+        b[6..].copy_from_slice(&digest[..10]);
+        let ms = u64::try_from(ts_ms).unwrap_or(0).min((1 << 48) - 1);
+        b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+        b[6] = (b[6] & 0x0f) | 0x70;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        uuid::Uuid::from_bytes(b).hyphenated().to_string()
+    }
+}
+
 /// A new UUID v7 as text: ids sort by the time they were made, also within one
 /// millisecond (RFC 9562 method 3: the random part counts up within a millisecond).
 /// The random bits come from a per-thread generator seeded once, not from a system

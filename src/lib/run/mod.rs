@@ -23,7 +23,7 @@ pub use metrics::Metrics;
 
 use crate::driver::{self, Processor};
 use crate::error::error_record;
-use crate::event::{fields, Event};
+use crate::event::{fields, Event, StableGuid};
 use crate::io::{self, Flow, FollowHandler, LineData, Output};
 use crate::listen::Listeners;
 use crate::parse::ParseStage;
@@ -147,16 +147,16 @@ impl Sink {
         }
     }
 
-    fn checkpoint_path(&self) -> PathBuf {
-        match self {
+    fn checkpoint_path(&self) -> Option<PathBuf> {
+        Some(match self {
             Sink::Store(s) => s.store().dir().join("run").join("checkpoint.json"),
             Sink::File { path, .. } => {
                 let mut p = path.clone().into_os_string();
                 p.push(".checkpoint.json");
                 PathBuf::from(p)
             }
-            Sink::Unopened(_) => PathBuf::from("/nonexistent/checkpoint.json"),
-        }
+            Sink::Unopened(_) => return None,
+        })
     }
 }
 
@@ -273,25 +273,15 @@ fn write_line(out: &mut Vec<u8>, event: &Event) {
     }
 }
 
-/// A guid for the `index`th record made of a line, the same every time that line is
-/// read again: a UUID v7 whose time is the event's own (so guids sort by time) and
-/// whose other bits come from the SHA-1 of the file's inode, the line's number, its
-/// bytes and the index.
-pub fn line_guid(ts_ms: i64, ino: u64, line: u64, bytes: &[u8], index: u32) -> String {
-    use sha1::{Digest, Sha1};
-    let mut h = Sha1::new();
-    h.update(ino.to_le_bytes());
-    h.update(line.to_le_bytes());
-    h.update(index.to_le_bytes());
-    h.update(bytes);
-    let digest = h.finalize();
-    let mut b = [0u8; 16];
-    b[6..].copy_from_slice(&digest[..10]);
-    let ms = u64::try_from(ts_ms).unwrap_or(0).min((1 << 48) - 1);
-    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-    b[6] = (b[6] & 0x0f) | 0x70;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    uuid::Uuid::from_bytes(b).hyphenated().to_string()
+/// What identifies a line of a followed file across restarts: its file's inode, its
+/// number and its bytes (an over-long line: its first bytes and its length).
+fn line_key(ino: u64, line: u64, data: &LineData<'_>) -> StableGuid {
+    match data {
+        LineData::Line(l) => StableGuid::new(&[&ino.to_le_bytes(), &line.to_le_bytes(), l]),
+        LineData::TooLong { prefix, len } => {
+            StableGuid::new(&[&ino.to_le_bytes(), &line.to_le_bytes(), prefix, &len.to_le_bytes()])
+        }
+    }
 }
 
 fn event_ms(e: &Event) -> i64 {
@@ -358,22 +348,19 @@ impl FollowHandler for FileFeed {
             return Flow::Stop;
         }
         let ino = self.inodes.get(name).copied().unwrap_or(0);
-        let bytes: Vec<u8> = match &data {
-            LineData::Line(l) => l.to_vec(),
-            LineData::TooLong { prefix, len } => [prefix, &len.to_le_bytes()[..]].concat(),
-        };
+        let key = line_key(ino, line, &data);
         let (first, before) = (self.batch.events.len(), self.batch.len());
         self.errors.clear();
         let _ = self.parse.record(name, line, data, &mut self.batch.events, &mut self.errors);
         let mut direct = 0;
         self.batch.take_direct(&mut self.parse, |l, i| {
-            restamp(l, &line_guid(line_ms(l), ino, line, &bytes, i));
+            restamp(l, &key.guid(line_ms(l), i));
             direct = i + 1;
         });
         self.batch.errors += self.errors.len() as u64;
         self.batch.events.append(&mut self.errors);
         for (i, e) in self.batch.events[first..].iter_mut().enumerate() {
-            let guid = line_guid(event_ms(e), ino, line, &bytes, direct + i as u32);
+            let guid = key.guid(event_ms(e), direct + i as u32);
             e.insert(fields::GUID.into(), guid.into());
         }
         self.batch.at(ino, name, line);
@@ -404,6 +391,7 @@ struct NetFeed {
     parse: ParseStage,
     tx: SyncSender<Msg>,
     batch: Msg,
+    errors: Vec<Event>,
     metrics: Arc<Metrics>,
 }
 
@@ -431,11 +419,11 @@ impl Processor for NetFeed {
         _errors: &mut Vec<Event>,
     ) -> std::io::Result<()> {
         let before = self.batch.len();
-        let mut errors = Vec::new();
-        self.parse.record(source, at, record, &mut self.batch.events, &mut errors)?;
+        self.errors.clear();
+        self.parse.record(source, at, record, &mut self.batch.events, &mut self.errors)?;
         self.batch.take_direct(&mut self.parse, |_, _| {});
-        self.batch.errors += errors.len() as u64;
-        self.batch.events.append(&mut errors);
+        self.batch.errors += self.errors.len() as u64;
+        self.batch.events.append(&mut self.errors);
         self.metrics.source_in(self.index, 1, (self.batch.len() - before) as u64);
         if self.batch.len() >= BATCH {
             self.send();
@@ -608,17 +596,20 @@ pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
     if let Some(l) = metrics_listener {
         metrics::serve(l, metrics.clone());
     }
-    let checkpoint_path = sink.checkpoint_path();
+    let Some(checkpoint_path) = sink.checkpoint_path() else {
+        return Err(driver::RunError::Source(format!("{}: a plan made by --check cannot run", sink.describe())));
+    };
     let mut checkpoint = Checkpoint::load(&checkpoint_path).map_err(driver::RunError::Source)?;
     let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE * sources.len().max(1));
-    let mut file_threads = Vec::new();
+    // Followed files and listeners apart: `--once` ends when the files are read.
+    let (mut file_threads, mut net_threads) = (Vec::new(), Vec::new());
     let mut net = Vec::new();
+    let skip = checkpoint.skips();
     for (index, source) in sources.into_iter().enumerate() {
         match source {
             PlannedSource::Follow { paths, mut parse, max_line } => {
                 // Parsers with a direct path (Zeek TSV) write NDJSON without events.
                 parse.write_direct();
-                let skip = checkpoint.skips();
                 let feed = FileFeed {
                     index,
                     parse,
@@ -631,19 +622,25 @@ pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
                     metrics: metrics.clone(),
                     closed: false,
                 };
-                file_threads.push(spawn_follow(paths, max_line, skip, feed)?);
+                file_threads.push(spawn_follow(paths, max_line, skip.clone(), feed)?);
             }
             PlannedSource::Listen { listeners, mut parse } => {
                 parse.write_direct();
                 net.push(listeners.stop_flag());
                 metrics.add_listener(listeners.stats());
-                let feed = NetFeed { index, parse, tx: tx.clone(), batch: Msg::new(), metrics: metrics.clone() };
-                file_threads.push(spawn_listen(listeners, feed, quiet)?);
+                let feed = NetFeed {
+                    index,
+                    parse,
+                    tx: tx.clone(),
+                    batch: Msg::new(),
+                    errors: Vec::new(),
+                    metrics: metrics.clone(),
+                };
+                net_threads.push(spawn_listen(listeners, feed, quiet)?);
             }
         }
     }
     drop(tx);
-    let file_count = file_threads.len() - net.len();
     let mut chain =
         Chain { stages, sink, metrics: metrics.clone(), quiet, since_tick: 0, report: RunReport::default() };
     let mut last_checkpoint = Instant::now();
@@ -674,7 +671,7 @@ pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
                 flag.store(true, Ordering::Relaxed);
             }
         }
-        if once && file_count > 0 && file_threads.iter().take(file_count).all(|t| t.is_finished()) {
+        if once && !file_threads.is_empty() && file_threads.iter().all(|t| t.is_finished()) {
             for flag in &net {
                 flag.store(true, Ordering::Relaxed);
             }
@@ -693,7 +690,7 @@ pub fn run(plan: Plan) -> Result<RunReport, driver::RunError> {
         flag.store(true, Ordering::Relaxed);
     }
     drop(rx);
-    for t in file_threads {
+    for t in file_threads.into_iter().chain(net_threads) {
         if let Ok(Err(e)) = t.join() {
             chain.say(&e.to_string());
         }
@@ -794,6 +791,10 @@ fn spawn_listen(listeners: Listeners, mut feed: NetFeed, quiet: bool) -> std::io
 mod tests {
     use super::*;
 
+    fn line_guid(ts_ms: i64, ino: u64, line: u64, bytes: &[u8], index: u32) -> String {
+        line_key(ino, line, &LineData::Line(bytes)).guid(ts_ms, index)
+    }
+
     #[test]
     fn a_line_guid_is_stable_sorts_by_event_time_and_differs_by_line() {
         let a = line_guid(1_700_000_000_000, 7, 3, b"line", 0);
@@ -807,6 +808,9 @@ mod tests {
         // Times out of range are clamped, not a panic.
         let _ = line_guid(-5, 0, 0, b"", 0);
         let _ = line_guid(i64::MAX, 0, 0, b"", 0);
+        // An over-long line's key has its length: two prefixes alike, lengths not.
+        let long = |len| line_key(7, 3, &LineData::TooLong { prefix: b"line", len }).guid(0, 0);
+        assert_ne!(long(10), long(11));
     }
 
     #[test]
