@@ -106,6 +106,17 @@ fn make_store(dir: &Path) -> Store {
     store
 }
 
+/// Adds one record to the store in `dir`, as a second process would.
+fn ingest_one(dir: &Path, record: &Value) {
+    let out = metron()
+        .args(["store", "ingest", "-q", "--store"])
+        .arg(dir)
+        .write_stdin(record.to_string() + "\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// Runs requests through a worker context synchronously, feeding answers back.
 fn settle(ctx: &mut Ctx, app: &mut App, reqs: Vec<Request>) {
     let mut reqs: std::collections::VecDeque<Request> = reqs.into();
@@ -369,13 +380,7 @@ fn new_alerts_appear_on_refresh_without_moving_the_selection() {
     let new = json!({"guid": "al-9-r1", "source.type": "alert", "alert_id": "al-9", "timestamp": T + 999_000,
         "priority": "HIGH", "description": "New one", "rule": "x", "rule.name": "X", "threat.triage.score": 99.0,
         "count": 1, "first_timestamp": T + 999_000, "last_timestamp": T + 999_000});
-    let out = metron()
-        .args(["store", "ingest", "-q", "--store"])
-        .arg(tmp.path())
-        .write_stdin(new.to_string() + "\n")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    ingest_one(tmp.path(), &new);
     let r = app.tick_refresh();
     settle(&mut ctx, &mut app, r);
     assert_eq!(app.queue.alerts[0].alert_id, "al-9");
@@ -399,13 +404,7 @@ fn searches_see_what_was_ingested_and_compacted_after_the_console_opened() {
     assert_eq!(search(&mut search_lane, &mut app), 0);
     for i in 0..3 {
         let new = json!({"guid": format!("new-{i}"), "source.type": "zeek.conn", "uid": "CNEW", "timestamp": T + i});
-        let out = metron()
-            .args(["store", "ingest", "-q", "--store"])
-            .arg(tmp.path())
-            .write_stdin(new.to_string() + "\n")
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        ingest_one(tmp.path(), &new);
     }
     assert_eq!(search(&mut search_lane, &mut app), 3, "the search lane missed new data");
     let out = metron().args(["store", "compact", "--store"]).arg(tmp.path()).output().unwrap();
@@ -605,4 +604,40 @@ fn names_module(line: &str, name: &str) -> bool {
             && !before.chars().last().is_some_and(is_word)
             && (before.ends_with("::") || before.ends_with('{') || (before.ends_with(',') && line.starts_with("use ")))
     })
+}
+
+#[test]
+fn a_search_in_a_source_view_compares_its_numbers_as_numbers_and_tab_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut ctx, mut app) = console(tmp.path(), false);
+    // Another sensor writes `duration` as text: in `events` it is text now.
+    let text = json!({"guid": "other-1", "source.type": "other.sensor", "timestamp": T, "duration": "00:00:09"});
+    ingest_one(tmp.path(), &text);
+    // `/`, then tab from the store's own views and columns.
+    let reqs = app.key(key('/'));
+    settle(&mut ctx, &mut app, reqs);
+    app.prompt.as_mut().unwrap().text.clear();
+    let tab = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
+    for c in "in:zeek_co".chars() {
+        app.key(key(c));
+    }
+    app.key(tab);
+    for c in "dura".chars() {
+        app.key(key(c));
+    }
+    app.key(tab);
+    assert_eq!(app.prompt.as_ref().unwrap().text, "in:zeek_conn duration");
+    for c in ">9 sort:-duration cols:guid,duration".chars() {
+        app.key(key(c));
+    }
+    let reqs = app.key(enter());
+    settle(&mut ctx, &mut app, reqs);
+    let r = app.results.table.as_ref().expect("results");
+    // 12.5 > 9 as numbers; as text "12.5" < "9" and would be left out.
+    assert_eq!(r.rows, vec![vec![json!("ev-1"), json!(12.5)]]);
+    let in_events = Reader::open(&Store::open(tmp.path()).unwrap())
+        .unwrap()
+        .query("SELECT typeof(duration) FROM events LIMIT 1", &[])
+        .unwrap();
+    assert_eq!(in_events.rows[0][0], json!("VARCHAR"));
 }

@@ -501,3 +501,146 @@ fn a_damaged_segment_is_named_and_the_rest_is_read() {
     assert_eq!(hunt.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&hunt.stderr).contains(file));
 }
+
+/// Events of every source type the bundled samples have: the Zeek logs, Apache
+/// Metron's Bro, YAF, Squid, ASA and Snort samples, Suricata EVE and metron's own
+/// flows from a capture; then CEF, LEEF and syslog, whose field names differ from
+/// the others' only in case (`Name` and `name`), which the store keeps whole as JSON.
+fn every_source_type() -> (Vec<u8>, Vec<u8>) {
+    let parse = |files: &[&str]| {
+        let mut cmd = metron();
+        cmd.args(["parse", "-q"]);
+        for f in files {
+            cmd.arg(testdata(f));
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let mut columns = zeek_events();
+    columns.extend(parse(&[
+        "metron/bro/BroExampleOutput",
+        "metron/yaf/YafExampleOutput",
+        "metron/squid/SquidExampleOutput",
+        "metron/asa/asa_raw",
+        "metron/snort/SnortOutput",
+        "suricata/tenzir-eve-first6lines.json",
+        "suricata/suricata-verify-output-eve-fileinfo.expected.eve.json",
+    ]));
+    let flows = metron().args(["capture", "-q", "-r"]).arg(testdata("pcaps/zeek-http-get.pcap")).output().unwrap();
+    assert!(flows.status.success(), "{}", String::from_utf8_lossy(&flows.stderr));
+    columns.extend(flows.stdout);
+    let whole =
+        parse(&["syslog/metron-cef-palo.cef", "syslog/metron-syslog5424.raw.log", "syslog/metron-leef.raw.log"]);
+    (columns, whole)
+}
+
+#[test]
+fn each_source_type_has_a_view_where_its_numbers_stay_numbers() {
+    let (columns, whole) = every_source_type();
+    let mut parsed = lines(&columns);
+    parsed.extend(lines(&whole));
+    // Per source type, the fields whose every value is a JSON number, and their sum:
+    // the oracle is the parsed events themselves.
+    type Sums = std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>;
+    let mut numeric: Sums = Default::default();
+    let mut other: std::collections::BTreeSet<(String, String)> = Default::default();
+    for e in &parsed {
+        let st = e["source.type"].as_str().unwrap().to_owned();
+        for (k, v) in e.as_object().unwrap() {
+            match v {
+                Value::Number(n) => {
+                    *numeric.entry(st.clone()).or_default().entry(k.clone()).or_default() += n.as_f64().unwrap()
+                }
+                Value::Null => {}
+                _ => {
+                    other.insert((st.clone(), k.clone()));
+                }
+            }
+        }
+    }
+    for (st, fields) in &mut numeric {
+        fields.retain(|k, _| !other.contains(&(st.clone(), k.clone())) && k != "timestamp");
+    }
+    // Another sensor writes every one of those names as text, in the same batch.
+    let mut hostile = serde_json::Map::new();
+    hostile.insert("source.type".into(), json!("text.sensor"));
+    for fields in numeric.values() {
+        for k in fields.keys() {
+            hostile.insert(k.clone(), json!("n/a"));
+        }
+    }
+    let mut first = columns.clone();
+    first.extend_from_slice(format!("{}\n", Value::Object(hostile)).as_bytes());
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    for input in [&first, &whole] {
+        let out = ingest(&store, input, &["-q"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    let mut types: std::collections::BTreeMap<(String, String), String> = Default::default();
+    for r in query(&store, "SELECT table_name AS t, column_name AS c, data_type AS d FROM information_schema.columns") {
+        let s = |k: &str| r[k].as_str().unwrap().to_owned();
+        types.insert((s("t"), s("c")), s("d"));
+    }
+    let source_types: std::collections::BTreeSet<&str> =
+        parsed.iter().map(|e| e["source.type"].as_str().unwrap()).collect();
+    assert!(source_types.len() >= 30, "{source_types:?}");
+    let mut sums = Vec::new();
+    for st in &source_types {
+        let view = metron::store::source_view_name(st).unwrap();
+        let n = parsed.iter().filter(|e| e["source.type"] == *st).count();
+        sums.push(format!("SELECT '{view}' AS v, '' AS f, count(*)::DOUBLE AS s, {n}::DOUBLE AS want FROM \"{view}\""));
+        for (field, sum) in numeric.get(*st).into_iter().flatten() {
+            let ty = types.get(&(view.clone(), field.clone())).unwrap_or_else(|| panic!("{view} has no {field}"));
+            assert!(
+                ["BIGINT", "DOUBLE", "INTEGER"].contains(&ty.as_str()),
+                "{view}.{field} is {ty}, in events {:?}",
+                types.get(&("events".into(), field.clone()))
+            );
+            sums.push(format!("SELECT '{view}', '{field}', sum(\"{field}\")::DOUBLE, {sum:?}::DOUBLE FROM \"{view}\""));
+        }
+    }
+    // Every view has its source's rows, and each numeric field sums as the events do.
+    let rows = query(&store, &sums.join(" UNION ALL "));
+    assert_eq!(rows.len(), sums.len());
+    for r in &rows {
+        let (got, want) = (r["s"].as_f64().unwrap(), r["want"].as_f64().unwrap());
+        assert!((got - want).abs() <= 1e-6 * want.abs().max(1.0), "{r}");
+    }
+    // The test has teeth: in the union, most of those names are text (or only in the
+    // whole-record JSON), as the text sensor made them.
+    let checked = sums.len() - source_types.len();
+    let text = numeric
+        .values()
+        .flat_map(|f| f.keys())
+        .filter(|k| types.get(&("events".into(), (*k).clone())).is_none_or(|t| t == "VARCHAR"))
+        .count();
+    assert!(checked > 100 && text * 2 > checked, "{checked} numeric fields checked, {text} text in events");
+
+    // The union still answers pivots across sources: the address seen in the most
+    // source types, found in all of them.
+    let mut seen: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> = Default::default();
+    for e in &parsed {
+        for f in ["ip_src_addr", "ip_dst_addr"] {
+            if let Some(ip) = e[f].as_str() {
+                seen.entry(ip).or_default().insert(e["source.type"].as_str().unwrap());
+            }
+        }
+    }
+    let (ip, sources) = seen.iter().max_by_key(|(_, s)| s.len()).unwrap();
+    assert!(sources.len() >= 3, "{ip}: {sources:?}");
+    let rows = query(
+        &store,
+        &format!(
+            "SELECT \"source.type\" AS st, count(*) AS n FROM events \
+             WHERE ip_src_addr = '{ip}' OR ip_dst_addr = '{ip}' GROUP BY 1 ORDER BY 1"
+        ),
+    );
+    let got: Vec<&str> = rows.iter().map(|r| r["st"].as_str().unwrap()).collect();
+    assert_eq!(got, sources.iter().copied().collect::<Vec<_>>());
+    let want = parsed.iter().filter(|e| e["ip_src_addr"] == *ip || e["ip_dst_addr"] == *ip).count() as u64;
+    assert_eq!(rows.iter().map(|r| r["n"].as_u64().unwrap()).sum::<u64>(), want);
+}

@@ -798,6 +798,7 @@ Examples:
   metron parse conn.log | metron alert -r rules/ | metron store ingest
   metron store ingest -F /var/log/metron/          # keep ingesting while others query
   metron store query 'SELECT \"source.type\", count(*) FROM events GROUP BY 1'
+  metron store query 'SELECT conn_state, avg(duration) FROM zeek_conn GROUP BY 1'
   metron store query --format csv --param ESCALATE 'SELECT alert_id, description FROM alerts WHERE status = ?'
   metron store triage 0193... --status ESCALATE --comment 'beaconing to known C2'
   metron store export --parquet lake/ --since 7d
@@ -806,7 +807,10 @@ Examples:
 
 Tables: events (typed guid, timestamp, \"source.type\", ip_src_addr, ip_src_port, ip_dst_addr,
 ip_dst_port, protocol, community_id, is_alert, \"threat.triage.score\", alerts; every other
-field a column of its own, so quote names with dots), alerts (one row per alert_id with
+field a column of its own, so quote names with dots; a field whose type differs between
+sources is text here), one view per source type named after it (zeek.conn -> zeek_conn,
+suricata.dns -> suricata_dns: lower case, other characters `_`; `store stats` lists them)
+with that source's own fields in the types it writes, alerts (one row per alert_id with
 status, assignee, meta_alert, comments, triaged_at), alert_records, errors, triage, searches.
 Timestamps are epoch milliseconds: epoch_ms(timestamp) makes a TIMESTAMP.
 The store is a directory (--store, $METRON_STORE, [store] dir, ./metron-store) of zstd

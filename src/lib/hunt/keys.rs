@@ -79,6 +79,8 @@ pub enum Command {
     /// The queue, filtered to the shown alert's meta-alert.
     ShowGroup,
     Submit,
+    /// Complete the word before the cursor in the search or columns prompt.
+    Complete,
 }
 
 /// What a pivot looks for.
@@ -232,6 +234,12 @@ pub const KEYS: &[Binding] = &[
     },
     Binding { keys: &[(KeyCode::Enter, NONE)], context: X::Prompt, command: C::Submit, help: "accept" },
     Binding { keys: &[(KeyCode::Esc, NONE)], context: X::Prompt, command: C::Back, help: "cancel" },
+    Binding {
+        keys: &[(KeyCode::Tab, NONE)],
+        context: X::Prompt,
+        command: C::Complete,
+        help: "complete a field, in:view or cols: name (search and columns prompts)",
+    },
 ];
 
 /// The command for `key` in the first of `contexts` that binds it.

@@ -72,7 +72,8 @@ Terms are ANDed:
   ip_src_addr in 10.0.0.0/8       CIDR, IPv4 or IPv6
   ip_dst_port in 53,853           any of the values
   last 24h   since 2026-11-01   until 2026-11-02T12:00:00Z   (or epoch ms)
-  in:events (default) or in:alerts    which table
+  in:events (default), in:alerts, or a source type's view
+    (in:zeek_conn, in:suricata_dns): that source's own column types
   cols:timestamp,ip_src_addr,uri      columns to show
   sort:field  sort:-field  limit:N
   anything else                   free text in original_string (events), or
@@ -97,7 +98,8 @@ alerts, o changes the sort (score, time, priority), / searches, c chooses the re
 columns, h/l scroll them sideways, L lists saved and recent searches, w saves a
 search, p pivots (community_id, uid/flow_id, source or destination IP within an
 hour), C draws charts, x extracts a flow's packets with `metron extract` (needs
---pcap-dir), ? shows every key, q quits. Every action is written to the store with
+--pcap-dir), ? shows every key, q quits. In the search and columns prompts, tab completes
+views (after in:), columns (after cols: or sort:) and field names from the store. Every action is written to the store with
 who and when.
 
 Search syntax (the query bar, the queue filter and --query):

@@ -135,6 +135,23 @@ pub fn short_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%m-%d %H:%M").to_string()).unwrap_or_default()
 }
 
+/// The views a search can read and their columns, for completing a search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Vocabulary {
+    /// `events`, `alerts`, then each source type's view; each with its columns.
+    pub tables: Vec<(String, Vec<String>)>,
+}
+
+impl Vocabulary {
+    pub fn new(tables: Vec<(String, Vec<String>)>) -> Vocabulary {
+        Vocabulary { tables }
+    }
+
+    pub fn columns(&self, view: &str) -> &[String] {
+        self.tables.iter().find(|(v, _)| v == view).map_or(&[], |(_, c)| c.as_slice())
+    }
+}
+
 /// Work for the worker.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
@@ -167,6 +184,8 @@ pub enum Job {
     Extract {
         community_id: String,
     },
+    /// The views a search can read and their columns (for `tab` in the prompt).
+    Vocabulary,
 }
 
 /// A job with the id its answer will carry.
@@ -185,6 +204,7 @@ pub enum Answer {
     Search(QueryResult),
     Charts(Charts),
     Searches(QueryResult),
+    Vocabulary(Vocabulary),
     /// A finished action, with what to tell the user.
     Done(String),
     Failed(String),

@@ -33,7 +33,7 @@ impl Search {
         } else {
             self.columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
         };
-        let mut sql = format!("SELECT {cols} FROM {}", self.target.view());
+        let mut sql = format!("SELECT {cols} FROM {}", ident(self.target.view()));
         sql.push_str(&self.where_clause());
         match &self.sort {
             Some((c, desc)) => {
@@ -104,11 +104,12 @@ pub fn queue_sql(spec: &QueueSpec, cols: &AlertColumns) -> Result<(String, Vec<S
 /// each bucket's start time and count.
 pub fn timeline_sql(view: &str, cond: &str) -> String {
     format!(
-        "WITH q AS (SELECT \"timestamp\" AS ts FROM {view}{cond}), \
+        "WITH q AS (SELECT \"timestamp\" AS ts FROM {}{cond}), \
          r AS (SELECT min(ts) AS lo, max(ts) AS hi FROM q) \
          SELECT lo + b * (hi - lo + 1) // 60 AS t, n FROM (\
            SELECT CAST(least(59, (ts - lo) * 60 // (hi - lo + 1)) AS BIGINT) AS b, count(*) AS n \
-           FROM q, r WHERE ts IS NOT NULL GROUP BY b) , r ORDER BY b"
+           FROM q, r WHERE ts IS NOT NULL GROUP BY b) , r ORDER BY b",
+        ident(view)
     )
 }
 
@@ -117,8 +118,9 @@ pub fn timeline_sql(view: &str, cond: &str) -> String {
 pub fn top_values_sql(view: &str, cond: &str, column: &str) -> String {
     let c = ident(column);
     format!(
-        "SELECT CAST({c} AS VARCHAR) AS k, count(*) AS n FROM {view}{cond} GROUP BY 1 \
-         ORDER BY n DESC, k LIMIT 10"
+        "SELECT CAST({c} AS VARCHAR) AS k, count(*) AS n FROM {}{cond} GROUP BY 1 \
+         ORDER BY n DESC, k LIMIT 10",
+        ident(view)
     )
 }
 
@@ -149,7 +151,7 @@ mod tests {
         let s = search::parse("last 24h in:alerts sort:-count limit:5 cols:alert_id,count", 1_000_000_000_000).unwrap();
         assert_eq!(
             s.sql(100),
-            "SELECT \"alert_id\", \"count\" FROM alerts WHERE \"timestamp\" >= ? ORDER BY \"count\" DESC NULLS LAST LIMIT 5"
+            "SELECT \"alert_id\", \"count\" FROM \"alerts\" WHERE \"timestamp\" >= ? ORDER BY \"count\" DESC NULLS LAST LIMIT 5"
         );
         // A value with an injection attempt is only ever a parameter.
         let s = search::parse("uri=\"x' OR 1=1 --\"", 0).unwrap();

@@ -24,22 +24,33 @@
 //! itself). Field names may be quoted the same way. Every value is a bound
 //! parameter; field names are quoted identifiers.
 
+pub use super::protocol::Vocabulary;
 use crate::store::SqlValue;
 use std::net::IpAddr;
 
 /// Which view a search reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Events,
     Alerts,
+    /// One source type's view (`in:zeek_conn`): its events with that source's own
+    /// column types (see `store::source_view_name`).
+    Source(String),
 }
 
 impl Target {
-    pub fn view(self) -> &'static str {
+    /// The view's name (a source view's name is letters, digits and `_` only).
+    pub fn view(&self) -> &str {
         match self {
             Target::Events => "events",
             Target::Alerts => "alerts",
+            Target::Source(name) => name,
         }
+    }
+
+    /// Events of some kind (free text and the default columns are the events').
+    pub fn is_events(&self) -> bool {
+        !matches!(self, Target::Alerts)
     }
 }
 
@@ -70,6 +81,52 @@ impl Search {
             format!(" WHERE {}", self.conditions.join(" AND "))
         }
     }
+}
+
+/// Completes the word at the end of `input` (`tab` in the search prompt): after
+/// `in:` a view, after `cols:` or `sort:` a column (after the last comma), else a
+/// field name of the view the search reads. Returns the new text (the word made as
+/// long as every candidate agrees on) and the candidates when more than one fits.
+pub fn complete(input: &str, vocab: &Vocabulary) -> (String, Vec<String>) {
+    let start = input.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let word = &input[start..];
+    let lower = word.to_ascii_lowercase();
+    let view = input
+        .split_whitespace()
+        .filter_map(|w| w.to_ascii_lowercase().strip_prefix("in:").map(str::to_owned))
+        .next_back()
+        .filter(|v| vocab.tables.iter().any(|(name, _)| name == v))
+        .unwrap_or_else(|| "events".to_owned());
+    let (keep, partial, names): (usize, &str, Vec<&str>) = if lower.starts_with("in:") {
+        (3, &word[3..], vocab.tables.iter().map(|(v, _)| v.as_str()).collect())
+    } else if lower.starts_with("cols:") || lower.starts_with("sort:") {
+        let after = word.rfind(',').map_or(if word[5..].starts_with('-') { 6 } else { 5 }, |i| i + 1);
+        (after, &word[after..], vocab.columns(&view).iter().map(String::as_str).collect())
+    } else if word.is_empty() || word.contains(['=', '<', '>', '~', '!', '\'', '"']) {
+        return (input.to_owned(), Vec::new());
+    } else {
+        (0, word, vocab.columns(&view).iter().map(String::as_str).collect())
+    };
+    let fits: Vec<&str> = names
+        .into_iter()
+        .filter(|n| n.len() >= partial.len() && n.is_char_boundary(partial.len()))
+        .filter(|n| n[..partial.len()].eq_ignore_ascii_case(partial))
+        .collect();
+    let Some(first) = fits.first() else { return (input.to_owned(), Vec::new()) };
+    let mut common: &str = first;
+    for f in &fits[1..] {
+        let n = common.chars().zip(f.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum();
+        common = &common[..n];
+    }
+    let word = if common.len() < partial.len() { partial } else { common };
+    let mut out = format!("{}{word}", &input[..start + keep]);
+    if fits.len() == 1 {
+        if keep == 3 {
+            out.push(' ');
+        }
+        return (out, Vec::new());
+    }
+    (out, fits.iter().map(|f| (*f).to_owned()).collect())
 }
 
 /// What is wrong with a search, and where (a character offset).
@@ -210,7 +267,7 @@ fn parse_spans(input: &str, now_ms: i64) -> Result<(Search, Vec<(usize, usize)>)
         i += 1;
     }
     for text in free {
-        let condition = free_text(&text, s.target, &mut s.params);
+        let condition = free_text(&text, &s.target, &mut s.params);
         s.conditions.push(condition);
     }
     Ok((s, spans))
@@ -247,7 +304,15 @@ fn option(w: &Word, s: &mut Search, spans: &mut Vec<(usize, usize)>) -> Result<u
         s.target = match rest {
             "events" => Target::Events,
             "alerts" => Target::Alerts,
-            _ => return Err(err(w.at, format!("in:{rest}: search in:events or in:alerts"))),
+            // A source type's view, named as the store names them; whether the store
+            // has it is for the store to say.
+            _ if crate::store::source_view_name(rest).as_deref() == Some(rest) => Target::Source(rest.to_owned()),
+            _ => {
+                return Err(err(
+                    w.at,
+                    format!("in:{rest}: search in:events, in:alerts or a source type's view (in:zeek_conn)"),
+                ))
+            }
         };
     } else if lower.starts_with("cols:") {
         spans.push((w.at, w.end));
@@ -284,10 +349,10 @@ fn in_term(ws: &[Word], i: usize, s: &mut Search) -> Result<usize, SearchError> 
 }
 
 /// Free text: a case-insensitive match in the target's text columns.
-fn free_text(text: &str, target: Target, params: &mut Vec<SqlValue>) -> String {
+fn free_text(text: &str, target: &Target, params: &mut Vec<SqlValue>) -> String {
     let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let cols: &[&str] = match target {
-        Target::Events => &["original_string"],
+        Target::Events | Target::Source(_) => &["original_string"],
         Target::Alerts => &["description", "rule.name", "designated_host", "rule"],
     };
     let ors: Vec<String> = cols.iter().map(|c| format!("CAST({} AS VARCHAR) ILIKE ? ESCAPE '\\'", ident(c))).collect();
@@ -491,6 +556,49 @@ mod tests {
     }
 
     #[test]
+    fn a_source_types_view_is_a_target() {
+        let s = p("in:zeek_conn duration>100");
+        assert_eq!(s.target, Target::Source("zeek_conn".into()));
+        assert!(s.sql(10).contains("FROM \"zeek_conn\""), "{}", s.sql(10));
+        // Only names the store could have made; nothing else reaches the SQL.
+        for bad in ["in:zeek.conn", "in:a;b", "in:_x", "in:x__y", "in:1x"] {
+            assert!(parse(bad, 0).is_err(), "{bad}");
+        }
+    }
+
+    fn vocab() -> Vocabulary {
+        let cols = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        Vocabulary {
+            tables: vec![
+                ("events".into(), cols(&["timestamp", "ip_src_addr", "ip_dst_addr", "source.type"])),
+                ("alerts".into(), cols(&["alert_id", "priority"])),
+                ("zeek_conn".into(), cols(&["timestamp", "ip_src_addr", "duration", "conn_state"])),
+                ("zeek_dns".into(), cols(&["query", "qtype_name"])),
+            ],
+        }
+    }
+
+    #[test]
+    fn completion_finds_views_columns_and_fields() {
+        let v = vocab();
+        assert_eq!(complete("in:zeek_c", &v), ("in:zeek_conn ".into(), vec![]));
+        assert_eq!(complete("in:z", &v), ("in:zeek_".into(), vec!["zeek_conn".into(), "zeek_dns".into()]));
+        // Fields of the view the search reads, wherever its in: stands.
+        assert_eq!(complete("in:zeek_conn dur", &v), ("in:zeek_conn duration".into(), vec![]));
+        assert_eq!(complete("con", &v).1, Vec::<String>::new());
+        // Only the last word is completed.
+        assert_eq!(complete("x=1 con in:zeek_conn", &v).0, "x=1 con in:zeek_conn ");
+        assert_eq!(complete("ip_", &v), ("ip_".into(), vec!["ip_src_addr".into(), "ip_dst_addr".into()]));
+        assert_eq!(complete("IP_S", &v).0, "ip_src_addr");
+        assert_eq!(complete("cols:timestamp,ip_d", &v).0, "cols:timestamp,ip_dst_addr");
+        assert_eq!(complete("sort:-time", &v).0, "sort:-timestamp");
+        // Values are not completed.
+        assert_eq!(complete("ip_src_addr=10", &v).0, "ip_src_addr=10");
+        assert_eq!(complete("", &v).0, "");
+        assert_eq!(complete("in:zeek_dns q", &v), ("in:zeek_dns q".into(), vec!["query".into(), "qtype_name".into()]));
+    }
+
+    #[test]
     fn free_text_and_errors() {
         let s = p("powershell");
         assert_eq!(s.params, vec![SqlValue::from("%powershell%".to_owned())]);
@@ -498,7 +606,7 @@ mod tests {
         assert!(parse("x>abc", 0).is_err());
         assert!(parse("last", 0).is_err());
         assert!(parse("'open", 0).is_err());
-        assert!(parse("in:nowhere", 0).is_err());
+        assert!(parse("in:no-where", 0).is_err());
         assert_eq!(parse("last 1x", 0).unwrap_err().at, 5);
     }
 }

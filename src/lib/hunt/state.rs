@@ -151,17 +151,15 @@ impl Default for ResultsState {
 impl ResultsState {
     /// Search `text` (parsed as `parsed`) is sent: its options, no rows yet.
     pub fn start(&mut self, text: &str, parsed: Search) {
-        self.target = parsed.target;
         self.limit = parsed.limit;
         self.columns = if parsed.columns.is_empty() {
-            let d: &[&str] = match parsed.target {
-                Target::Events => &search::DEFAULT_EVENT_COLUMNS,
-                Target::Alerts => &search::DEFAULT_ALERT_COLUMNS,
-            };
+            let d: &[&str] =
+                if parsed.target.is_events() { &search::DEFAULT_EVENT_COLUMNS } else { &search::DEFAULT_ALERT_COLUMNS };
             d.iter().map(|c| (*c).to_owned()).collect()
         } else {
             parsed.columns
         };
+        self.target = parsed.target;
         self.text = text.to_owned();
         self.table = None;
         self.selected = 0;
@@ -291,6 +289,8 @@ pub struct Pending {
     pub search: Option<u64>,
     pub charts: Option<u64>,
     pub searches: Option<u64>,
+    /// Not shown as busy: completion works without it.
+    pub vocabulary: Option<u64>,
     /// The id of the last request made.
     last_id: u64,
 }
@@ -306,6 +306,7 @@ impl Pending {
             Job::Search { .. } => self.search = Some(id),
             Job::Charts { .. } => self.charts = Some(id),
             Job::Searches => self.searches = Some(id),
+            Job::Vocabulary => self.vocabulary = Some(id),
             _ => {}
         }
         Request { id, job }
@@ -329,7 +330,14 @@ impl Pending {
 
     /// Stops waiting for request `id`, whatever it was.
     pub fn forget(&mut self, id: u64) {
-        for w in [&mut self.queue, &mut self.detail, &mut self.search, &mut self.charts, &mut self.searches] {
+        for w in [
+            &mut self.queue,
+            &mut self.detail,
+            &mut self.search,
+            &mut self.charts,
+            &mut self.searches,
+            &mut self.vocabulary,
+        ] {
             if *w == Some(id) {
                 *w = None;
             }

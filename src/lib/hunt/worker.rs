@@ -5,7 +5,7 @@
 //! The console runs two workers, so that a slow search does not hold up the queue,
 //! the detail page or a triage action.
 
-use super::protocol::{field, short_time, Answer, Charts, Detail, Job, QueueSpec, Request, SEARCH_LIMIT};
+use super::protocol::{field, short_time, Answer, Charts, Detail, Job, QueueSpec, Request, Vocabulary, SEARCH_LIMIT};
 use super::queries::{self, queue_sql, AlertColumns};
 use super::search;
 use crate::store::{self, QueryError, QueryResult, Reader, SqlValue, Store, TriageAction};
@@ -155,7 +155,30 @@ impl Ctx {
                 Ok(Answer::Searches(self.query(queries::SEARCH_LIST, &[])?))
             }
             Job::Extract { community_id } => self.extract(&community_id).map(Answer::Done),
+            Job::Vocabulary => Ok(Answer::Vocabulary(self.vocabulary()?)),
         }
+    }
+
+    /// `events`, `alerts` and every source type's view, with their columns.
+    fn vocabulary(&self) -> Result<Vocabulary, String> {
+        let r = self.query(
+            "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM information_schema.columns \
+             GROUP BY 1 ORDER BY table_name <> 'events', table_name <> 'alerts', table_name",
+            &[],
+        )?;
+        let found = r
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let name = row.first()?.as_str()?.to_owned();
+                if name != "events" && name != "alerts" && store::VIEWS.contains(&name.as_str()) {
+                    return None;
+                }
+                let cols = row.get(1)?.as_array()?.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect();
+                Some((name, cols))
+            })
+            .collect();
+        Ok(Vocabulary::new(found))
     }
 
     /// The queue; the store read again first when `refresh` (new segments, new
@@ -212,10 +235,11 @@ impl Ctx {
         let (view, cond, params, about) = match text {
             Some(t) => {
                 let s = search::parse(t, crate::event::now_ms()).map_err(|e| format!("search: {e}"))?;
-                (s.target.view(), s.where_clause(), s.params.clone(), format!("search: {t}"))
+                (s.target.view().to_owned(), s.where_clause(), s.params.clone(), format!("search: {t}"))
             }
-            None => ("alerts", String::new(), Vec::new(), "all alerts".to_owned()),
+            None => ("alerts".to_owned(), String::new(), Vec::new(), "all alerts".to_owned()),
         };
+        let view = view.as_str();
         let timeline = self.query(&queries::timeline_sql(view, &cond), &params)?;
         let timeline = timeline
             .rows

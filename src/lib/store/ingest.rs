@@ -15,6 +15,7 @@ use super::{connect, sql_ident, sql_str, sync_dir, Store, StoreError, Table, PAR
 use crate::error::ErrorType;
 use crate::event::{fields, now_ms, Event};
 use crate::stage::{Stage, StageError};
+use indexmap::IndexMap;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fs;
@@ -28,6 +29,8 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_BATCH_ROWS: usize = 100_000;
 /// A batch is also closed at this size, whatever its row count.
 const MAX_BATCH_BYTES: usize = 64 << 20;
+/// Source types whose fields a batch tells apart (the manifest keeps fewer).
+const MAX_BATCH_SOURCES: usize = 1024;
 /// Small segments are merged when a table has at least this many.
 const COMPACT_AT: usize = 16;
 /// Segments merged by compaction grow to about this many rows.
@@ -68,8 +71,14 @@ struct Batch {
     max_guid: Option<String>,
     min_ts: Option<i64>,
     max_ts: Option<i64>,
-    /// Every field of its records, with the kinds of their values.
-    shape: Shape,
+    /// Every field of its records, with the kinds of their values, per source type
+    /// (the manifest keeps them for the per-source views); records without a source
+    /// type, or past `MAX_BATCH_SOURCES`, in `untyped`.
+    shapes: IndexMap<Box<str>, Shape>,
+    untyped: Shape,
+    /// The index in `shapes` of the last record's source type (runs of one source
+    /// are the common case).
+    last_source: usize,
     /// A batch with no rows that asks the writer to say when it got here
     /// ([`IngestStage::sync`]).
     sync: Option<std::sync::mpsc::Sender<()>>,
@@ -86,13 +95,44 @@ impl Batch {
             max_guid: None,
             min_ts: None,
             max_ts: None,
-            shape: Shape::default(),
+            shapes: IndexMap::new(),
+            untyped: Shape::default(),
+            last_source: 0,
             sync: None,
         }
     }
 
     fn take(&mut self) -> Batch {
         std::mem::replace(self, Batch::new(self.table))
+    }
+
+    /// Notes the fields of a record of `source`.
+    fn note(&mut self, source: Option<&str>, fields: &Fields<'_>) {
+        let Some(source) = source else { return self.untyped.add(fields) };
+        let i = match self.shapes.get_index(self.last_source) {
+            Some((k, _)) if &**k == source => self.last_source,
+            _ => match self.shapes.get_index_of(source) {
+                Some(i) => i,
+                None if self.shapes.len() < MAX_BATCH_SOURCES => {
+                    self.shapes.insert_full(source.into(), Shape::default()).0
+                }
+                None => return self.untyped.add(fields),
+            },
+        };
+        self.last_source = i;
+        if let Some((_, shape)) = self.shapes.get_index_mut(i) {
+            shape.add(fields);
+        }
+    }
+
+    /// Every field of the batch.
+    fn shape(&self) -> Shape {
+        let mut all = Shape::default();
+        for s in self.shapes.values() {
+            all.merge(s);
+        }
+        all.merge(&self.untyped);
+        all
     }
 }
 
@@ -161,7 +201,9 @@ impl IngestStage {
     fn add(&mut self, line: &[u8], head: Head, mut fields: Fields<'_>) {
         let table = Table::for_source_type(head.source_type.as_deref());
         match head.guid {
-            Some(Value::String(g)) if !g.is_empty() => self.push(table, line, g, head.timestamp, &fields),
+            Some(Value::String(g)) if !g.is_empty() => {
+                self.push(table, line, g, head.timestamp, head.source_type.as_deref(), &fields)
+            }
             // A record without a guid gets one made from its bytes, so that ingesting
             // it again finds it again.
             _ => {
@@ -169,19 +211,27 @@ impl IngestStage {
                 if !fields.iter().any(|(k, _)| k == fields::GUID) {
                     fields.push((fields::GUID.into(), Kinds { string: true, ..Kinds::default() }));
                 }
-                self.push(table, &line, guid, head.timestamp, &fields)
+                self.push(table, &line, guid, head.timestamp, head.source_type.as_deref(), &fields)
             }
         }
     }
 
-    fn push(&mut self, table: Table, line: &[u8], guid: String, ts: Option<i64>, fields: &Fields<'_>) {
+    fn push(
+        &mut self,
+        table: Table,
+        line: &[u8],
+        guid: String,
+        ts: Option<i64>,
+        source: Option<&str>,
+        fields: &Fields<'_>,
+    ) {
         let idx = table as usize;
         let batch = &mut self.batches[idx];
         if !batch.guids.insert(guid.as_str().into()) {
             self.duplicates_in_batch += 1;
             return;
         }
-        batch.shape.add(fields);
+        batch.note(source, fields);
         batch.bytes.extend_from_slice(line);
         batch.bytes.push(b'\n');
         batch.rows += 1;
@@ -445,12 +495,13 @@ impl SegmentWriter<'_> {
     fn write_from(&mut self, manifest: &mut Manifest, batch: &Batch, input: &Path) -> Result<u64, StoreError> {
         let file = manifest.new_file(batch.table);
         let staged = self.store.tmp_dir().join(format!("seg-{}.parquet", manifest.next_segment));
+        let shape = batch.shape();
         let columns: Vec<(String, String)> =
-            batch.shape.fields.iter().map(|(n, k)| (n.clone(), k.sql_type().to_owned())).collect();
+            shape.fields.iter().map(|(n, k)| (n.clone(), k.sql_type().to_owned())).collect();
         // DuckDB is told the columns; when it cannot take them (names that differ only
         // in case, a value its type refuses), each record is kept whole as JSON
         // beside the standard fields.
-        let direct = match batch.shape.case_clash() {
+        let direct = match shape.case_clash() {
             None => {
                 let spec: Vec<String> = columns.iter().map(|(n, t)| format!("{}: '{t}'", sql_str(n))).collect();
                 let from = format!(
@@ -489,6 +540,11 @@ impl SegmentWriter<'_> {
         if rows != batch.rows {
             // Some rows were left out: take the ranges from what was written.
             self.measure(&staged, &mut segment)?;
+        }
+        if batch.table == Table::Events {
+            for (source, shape) in &batch.shapes {
+                manifest.note_source(source, shape);
+            }
         }
         self.commit(manifest, batch.table, &staged, segment)?;
         Ok(rows)

@@ -2,8 +2,11 @@
 //! sees the old list or the new one, never a mixture; a segment file that is not
 //! named here does not exist as far as queries go.
 
+use super::shape::{widen, Shape};
 use super::{write_atomic, Store, StoreError, Table};
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs;
 
 /// How long a segment replaced by compaction or prune stays on disk, so that a
@@ -24,7 +27,19 @@ pub struct Manifest {
     /// Files no longer live, deleted once `TRASH_GRACE_MS` has passed.
     #[serde(default)]
     pub trash: Vec<Trash>,
+    /// Each source type of the events, with every field its events have had and the
+    /// type that holds all of that source's values of it (see `shape::widen`): the
+    /// per-source views cast back to these, whatever other sources wrote under the
+    /// same names. Keeps the first `MAX_SOURCES` source types and `MAX_SOURCE_FIELDS`
+    /// fields of each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, IndexMap<String, String>>,
 }
+
+/// Source types whose fields the manifest records (each gets a view).
+pub const MAX_SOURCES: usize = 256;
+/// Fields recorded per source type.
+pub const MAX_SOURCE_FIELDS: usize = 2048;
 
 /// One Parquet file of one table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -110,6 +125,30 @@ impl Manifest {
             Table::Events => &mut self.events,
             Table::Alerts => &mut self.alerts,
             Table::Errors => &mut self.errors,
+        }
+    }
+
+    /// Records the fields of `source`'s events in a batch being committed.
+    pub fn note_source(&mut self, source: &str, shape: &Shape) {
+        if !self.sources.contains_key(source) && self.sources.len() >= MAX_SOURCES {
+            return;
+        }
+        let fields = self.sources.entry(source.to_owned()).or_default();
+        for (name, kinds) in &shape.fields {
+            let ty = kinds.source_type();
+            let room = fields.len() < MAX_SOURCE_FIELDS;
+            match fields.get_mut(name.as_str()) {
+                Some(have) => {
+                    let wider = widen(have, ty);
+                    if have != wider {
+                        *have = wider.to_owned();
+                    }
+                }
+                None if room => {
+                    fields.insert(name.clone(), ty.to_owned());
+                }
+                None => {}
+            }
         }
     }
 

@@ -33,7 +33,8 @@ pub use ingest::{IngestSettings, IngestStage, IngestStats};
 pub use maintain::{compact, export, prune, stats, CompactStats, ExportFilter, ExportStats, PruneStats, StoreStats};
 pub use manifest::{Manifest, Segment, TRASH_GRACE_MS};
 pub use read::{
-    cell_text, check_statement, clip, format_rows, OutputFormat, QueryError, QueryResult, Reader, RowWriter,
+    cell_text, check_statement, clip, format_rows, source_view_name, source_views, OutputFormat, QueryError,
+    QueryResult, Reader, RowWriter, SourceView, VIEWS,
 };
 pub use triage::{append_search, current_user, record, Status, TriageAction, STATUSES};
 

@@ -2,7 +2,11 @@
 //! read-only SQL over them with table, NDJSON or CSV output.
 //!
 //! Views (the documented tables):
-//! - `events`: every event; standard fields typed, every other field a column.
+//! - `events`: every event; standard fields typed, every other field a column (a
+//!   field whose type differs between sources is text here).
+//! - one view per source type (`zeek_conn` for `zeek.conn`, see
+//!   [`source_view_name`]): its events, the standard fields and then that source's
+//!   own fields, each in the type that source writes.
 //! - `alert_records`: alert records as written (first records and de-dup updates).
 //! - `alerts`: one row per `alert_id` (its latest record, so the highest `count`),
 //!   with `status` (NEW when never triaged), `assignee`, `meta_alert`, `comments`,
@@ -159,6 +163,27 @@ impl Reader {
         ));
         sql.push_str(ALERTS_VIEW);
         self.conn.execute_batch(&sql)?;
+        self.create_source_views()
+    }
+
+    /// One view per source type of the events (see [`source_views`]), each with that
+    /// source's fields in its own types: a field another source writes as text stays
+    /// a number in the view of a source that writes numbers. A view DuckDB refuses is
+    /// left out (its events are still in `events`).
+    fn create_source_views(&self) -> Result<(), StoreError> {
+        if self.manifest.sources.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self.conn.prepare("SELECT column_name, column_type FROM (DESCRIBE events)")?;
+        let have: Vec<(String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        // Batches whose field names differ only in case are stored whole as JSON in
+        // `event` (see ingest): their fields are read from there.
+        let whole = have.iter().any(|(n, t)| n == "event" && t == "JSON");
+        for view in source_views(&self.manifest) {
+            let sql = source_view_sql(&view, &have, whole);
+            let _ = self.conn.execute_batch(&sql);
+        }
         Ok(())
     }
 
@@ -272,6 +297,127 @@ impl Reader {
     }
 }
 
+/// Views every store has; a source type's view never takes one of these names.
+pub const VIEWS: [&str; 6] = ["events", "alerts", "alert_records", "errors", "triage", "searches"];
+
+/// The view of one or more source types' events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceView {
+    /// `zeek_conn` for `zeek.conn` (see [`source_view_name`]).
+    pub name: String,
+    /// The source types it shows (more than one when their names make one view name).
+    pub source_types: Vec<String>,
+    /// Their fields in first-seen order, each with the type that holds its values.
+    pub fields: Vec<(String, &'static str)>,
+}
+
+/// The per-source views of a store, by name.
+pub fn source_views(manifest: &Manifest) -> Vec<SourceView> {
+    let mut views: Vec<SourceView> = Vec::new();
+    for (source, fields) in &manifest.sources {
+        let Some(name) = source_view_name(source) else { continue };
+        let i = match views.iter().position(|v| v.name == name) {
+            Some(i) => i,
+            None => {
+                views.push(SourceView { name, source_types: Vec::new(), fields: Vec::new() });
+                views.len() - 1
+            }
+        };
+        let view = &mut views[i];
+        view.source_types.push(source.clone());
+        for (field, ty) in fields {
+            let ty = super::shape::known_type(ty).unwrap_or("JSON");
+            match view.fields.iter_mut().find(|(f, _)| f == field) {
+                Some((_, have)) => *have = super::shape::widen(have, ty),
+                None => view.fields.push((field.clone(), ty)),
+            }
+        }
+    }
+    views.sort_by(|a, b| a.name.cmp(&b.name));
+    views
+}
+
+/// `CREATE VIEW` for one source view over `events`, whose columns are `have`;
+/// `whole` when `events` has the `event` JSON column of whole records.
+fn source_view_sql(view: &SourceView, have: &[(String, String)], whole: bool) -> String {
+    let standard = Table::Events.standard_columns();
+    let mut names: Vec<String> = standard.iter().map(|(n, _)| n.to_lowercase()).collect();
+    let mut cols: Vec<String> = standard.iter().map(|(n, _)| sql_ident(n)).collect();
+    for (field, ty) in &view.fields {
+        // DuckDB's names ignore case: the first of a clash wins.
+        let lower = field.to_lowercase();
+        if names.contains(&lower) {
+            continue;
+        }
+        let stored = have.iter().find(|(n, _)| n.eq_ignore_ascii_case(field));
+        let want = match (*ty, stored) {
+            ("NULL", Some((_, t))) => t.as_str(),
+            ("NULL", None) => "VARCHAR",
+            ("NULL[]", Some((_, t))) if t.ends_with("[]") => t.as_str(),
+            ("NULL[]", _) => "VARCHAR[]",
+            (t, _) => t,
+        };
+        let column =
+            stored.map(
+                |(name, t)| {
+                    if t == want {
+                        sql_ident(name)
+                    } else {
+                        format!("TRY_CAST({} AS {want})", sql_ident(name))
+                    }
+                },
+            );
+        let from_json = whole.then(|| {
+            let path = sql_str(&format!("$.\"{}\"", field.replace('\\', "\\\\").replace('"', "\\\"")));
+            if want.ends_with("[]") || want == "JSON" {
+                format!("TRY_CAST(json_extract(event, {path}) AS {want})")
+            } else {
+                format!("TRY_CAST(json_extract_string(event, {path}) AS {want})")
+            }
+        });
+        let value = match (column, from_json) {
+            (Some(c), Some(j)) => format!("coalesce({c}, {j})"),
+            (Some(c), None) => c,
+            (None, Some(j)) => j,
+            (None, None) => continue,
+        };
+        names.push(lower);
+        cols.push(format!("{value} AS {}", sql_ident(field)));
+    }
+    let types: Vec<String> = view.source_types.iter().map(|t| sql_str(t)).collect();
+    format!(
+        "CREATE OR REPLACE VIEW {} AS SELECT {} FROM events WHERE \"source.type\" IN ({});",
+        sql_ident(&view.name),
+        cols.join(", "),
+        types.join(", ")
+    )
+}
+
+/// The name of a source type's view: lower case, each run of characters other than
+/// ASCII letters and digits made one `_` (`zeek.conn` -> `zeek_conn`,
+/// `Suricata.DNS` -> `suricata_dns`), at most 63 characters, `s_` before a leading
+/// digit, and `_events` after a name that a store's own views have. `None` when
+/// nothing is left (the events are still in `events`).
+pub fn source_view_name(source_type: &str) -> Option<String> {
+    let mut name = String::new();
+    for c in source_type.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.is_empty() && !name.ends_with('_') {
+            name.push('_');
+        }
+        if name.len() >= 63 {
+            break;
+        }
+    }
+    let name = name.trim_end_matches('_');
+    if name.is_empty() {
+        return None;
+    }
+    let name = if name.starts_with(|c: char| c.is_ascii_digit()) { format!("s_{name}") } else { name.to_owned() };
+    Some(if VIEWS.contains(&name.as_str()) { format!("{name}_events") } else { name })
+}
+
 /// A problem with a query: the SQL itself, or writing its rows.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -314,8 +460,8 @@ fn sql_err(e: duckdb::Error) -> QueryError {
     let message = e.to_string();
     if message.contains("disabled by configuration") {
         return QueryError::Sql(format!(
-            "a query reads the store's views (events, alerts, alert_records, errors, triage, searches), \
-             not other files: {message}"
+            "a query reads the store's views (events, one per source type such as zeek_conn, alerts, \
+             alert_records, errors, triage, searches), not other files: {message}"
         ));
     }
     QueryError::Sql(message)

@@ -46,6 +46,25 @@ impl Kinds {
         self.elem_other |= o.elem_other;
     }
 
+    /// Nothing but nulls was seen.
+    pub fn only_null(&self) -> bool {
+        !(self.boolean || self.int || self.float || self.string || self.object || self.array)
+    }
+
+    /// [`Kinds::sql_type`], but `NULL` when nothing but nulls was seen and `NULL[]`
+    /// for arrays with no element seen: a source's view does not know those types
+    /// yet, and the next values decide them (see [`widen`]).
+    pub fn source_type(&self) -> &'static str {
+        let elems = self.elem_bool || self.elem_int || self.elem_float || self.elem_string || self.elem_other;
+        if self.only_null() {
+            "NULL"
+        } else if self.array && !elems && !(self.boolean || self.int || self.float || self.string || self.object) {
+            "NULL[]"
+        } else {
+            self.sql_type()
+        }
+    }
+
     /// The DuckDB type that holds every value seen: a scalar type when all agree
     /// (integers and floats make DOUBLE), a list of one element type, JSON for
     /// objects and mixed arrays, VARCHAR when scalars disagree (numbers keep their
@@ -104,6 +123,13 @@ impl Shape {
         }
     }
 
+    /// Adds every field of `other`.
+    pub fn merge(&mut self, other: &Shape) {
+        for (k, kinds) in &other.fields {
+            self.note(k, *kinds);
+        }
+    }
+
     /// Two field names that DuckDB would take for one (it ignores case), if any.
     pub fn case_clash(&self) -> Option<(&str, &str)> {
         let mut seen: HashMap<String, &str> = HashMap::new();
@@ -113,6 +139,45 @@ impl Shape {
             }
         }
         None
+    }
+}
+
+/// The types [`Kinds::source_type`] gives.
+pub const TYPES: [&str; 11] = [
+    "NULL",
+    "BOOLEAN",
+    "BIGINT",
+    "DOUBLE",
+    "VARCHAR",
+    "JSON",
+    "NULL[]",
+    "BOOLEAN[]",
+    "BIGINT[]",
+    "DOUBLE[]",
+    "VARCHAR[]",
+];
+
+/// `t` if it is one of [`TYPES`] (a manifest is read from disk and may have been
+/// written by anyone: nothing else reaches SQL).
+pub fn known_type(t: &str) -> Option<&'static str> {
+    TYPES.iter().find(|k| **k == t).copied()
+}
+
+/// The type that holds the values of both `a` and `b`, as [`Kinds::sql_type`]
+/// would have chosen had it seen them together: integers and floats make DOUBLE,
+/// disagreeing scalars VARCHAR, anything else mixed JSON; `NULL` (only nulls seen)
+/// gives way to the other.
+pub fn widen(a: &str, b: &str) -> &'static str {
+    let (Some(a), Some(b)) = (known_type(a), known_type(b)) else { return "JSON" };
+    let scalar = |t: &str| matches!(t, "BOOLEAN" | "BIGINT" | "DOUBLE" | "VARCHAR");
+    match (a, b) {
+        _ if a == b => a,
+        ("NULL", t) | (t, "NULL") => t,
+        ("NULL[]", t) | (t, "NULL[]") if t.ends_with("[]") => t,
+        ("BIGINT", "DOUBLE") | ("DOUBLE", "BIGINT") => "DOUBLE",
+        ("BIGINT[]", "DOUBLE[]") | ("DOUBLE[]", "BIGINT[]") => "DOUBLE[]",
+        _ if scalar(a) && scalar(b) => "VARCHAR",
+        _ => "JSON",
     }
 }
 
@@ -325,5 +390,38 @@ mod tests {
         let s = shape_of(&[r#"{"Host":"a"}"#, r#"{"host":"b"}"#]);
         assert_eq!(s.case_clash(), Some(("Host", "host")));
         assert_eq!(shape_of(&[r#"{"a":1,"b":2}"#]).case_clash(), None);
+    }
+
+    #[test]
+    fn widening_two_types_is_what_one_batch_of_both_would_give() {
+        // One value of each kind a field can hold.
+        let values = [
+            "null",
+            "true",
+            "3",
+            "2.5",
+            "\"x\"",
+            "{\"a\":1}",
+            "[]",
+            "[true]",
+            "[1]",
+            "[1.5]",
+            "[\"a\"]",
+            "[[1]]",
+            "[1,\"a\"]",
+        ];
+        for a in values {
+            for b in values {
+                let one = |v: &str| ty_of(&shape_of(&[&format!("{{\"f\":{v}}}")]));
+                let both = ty_of(&shape_of(&[&format!("{{\"f\":{a}}}"), &format!("{{\"f\":{b}}}")]));
+                assert_eq!(widen(&one(a), &one(b)), both, "{a} then {b}");
+                assert_eq!(widen(&one(b), &one(a)), both, "{b} then {a}");
+            }
+        }
+        assert_eq!(widen("BIGINT", "'; DROP"), "JSON");
+    }
+
+    fn ty_of(s: &Shape) -> String {
+        s.fields[0].1.source_type().to_owned()
     }
 }

@@ -304,10 +304,11 @@ fn print_stats(out: &mut dyn Write, store: &Store, s: &store::StoreStats) -> std
         writeln!(out, "by status    {}", st.join(", "))?;
     }
     if !s.source_types.is_empty() {
-        writeln!(out, "\n{:<28} {:>12}  {:<23}  {:<23}", "source.type", "events", "first", "last")?;
+        writeln!(out, "\n{:<28} {:<24} {:>12}  {:<23}  {:<23}", "source.type", "view", "events", "first", "last")?;
         for (name, n, first, last) in &s.source_types {
+            let view = store::source_view_name(name).unwrap_or_else(|| "-".into());
             let name = metron::text::sanitize(name);
-            writeln!(out, "{:<28} {:>12}  {:<23}  {:<23}", name, t(*n), time(*first), time(*last))?;
+            writeln!(out, "{:<28} {:<24} {:>12}  {:<23}  {:<23}", name, view, t(*n), time(*first), time(*last))?;
         }
     }
     Ok(())

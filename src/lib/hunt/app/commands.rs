@@ -161,6 +161,8 @@ impl App {
             Command::Search => {
                 let text = self.results.text.clone();
                 self.open_prompt(PromptKind::Search, &text);
+                // For `tab`: the views and columns as the store has them now.
+                return vec![self.request(Job::Vocabulary)];
             }
             Command::Searches => {
                 self.go(Screen::Searches);
@@ -183,6 +185,7 @@ impl App {
                 if self.results.table.is_some() {
                     let shown = self.results.shown_columns().join(",");
                     self.open_prompt(PromptKind::Columns, &shown);
+                    return vec![self.request(Job::Vocabulary)];
                 } else {
                     self.message = "no results to choose columns of".into();
                 }

@@ -9,7 +9,8 @@ mod commands;
 mod tests;
 
 use super::keys::{self, Command, Context};
-use super::protocol::{Answer, Job, Request};
+use super::protocol::{Answer, Job, Request, Vocabulary};
+use super::search;
 use super::state::{answers, ChartsState, DetailState, HelpState, Pending, QueueState, ResultsState, SearchesState};
 use crate::store::Status;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -73,6 +74,8 @@ pub struct App {
     pub loaded: bool,
     /// Rows a page of a list moves.
     pub page: usize,
+    /// Views and columns for `tab` in the search prompt (asked for when it opens).
+    pub vocabulary: Vocabulary,
 }
 
 impl App {
@@ -95,6 +98,7 @@ impl App {
             quit: false,
             loaded: false,
             page: 10,
+            vocabulary: Vocabulary::default(),
         }
     }
 
@@ -202,6 +206,10 @@ impl App {
                 self.search_command(cmd)
             }
             C::PivotMenu | C::Pivot(_) | C::Extract | C::ShowGroup => self.pivot_command(cmd),
+            C::Complete => {
+                self.complete_prompt();
+                Vec::new()
+            }
             C::Submit => match self.prompt.take() {
                 Some(p) => self.submit(p),
                 None => Vec::new(),
@@ -239,6 +247,11 @@ impl App {
                     self.searches.show(r);
                 }
             }
+            Answer::Vocabulary(v) => {
+                if answers(&mut self.pending.vocabulary, id) {
+                    self.vocabulary = v;
+                }
+            }
             Answer::Done(m) => return self.done(m),
             Answer::Failed(m) => {
                 self.pending.forget(id);
@@ -271,6 +284,29 @@ impl App {
         self.queue.targets()
     }
 
+    /// `tab` in the search or columns prompt: the last word completed from the
+    /// store's views and columns; the candidates shown when more than one fits.
+    fn complete_prompt(&mut self) {
+        let Some(p) = &mut self.prompt else { return };
+        let columns = match p.kind {
+            PromptKind::Search => false,
+            PromptKind::Columns => true,
+            _ => return,
+        };
+        let text = if columns {
+            // The columns of the view the results came from.
+            format!("in:{} cols:{}", self.results.target.view(), p.text)
+        } else {
+            p.text.clone()
+        };
+        let (done, fits) = search::complete(&text, &self.vocabulary);
+        p.text = match done.find(" cols:") {
+            Some(i) if columns => done[i + 6..].to_owned(),
+            _ => done,
+        };
+        self.message = crate::text::sanitize(&clip_list(&fits, 12));
+    }
+
     fn open_prompt(&mut self, kind: PromptKind, text: &str) {
         self.prompt = Some(Prompt { kind, text: text.to_owned() });
     }
@@ -281,4 +317,13 @@ impl App {
             self.screen = screen;
         }
     }
+}
+
+/// The first `n` of `items`, space-separated, and how many more.
+fn clip_list(items: &[String], n: usize) -> String {
+    let mut s = items.iter().take(n).cloned().collect::<Vec<_>>().join("  ");
+    if items.len() > n {
+        s.push_str(&format!("  (+{} more)", items.len() - n));
+    }
+    s
 }

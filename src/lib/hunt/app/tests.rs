@@ -283,3 +283,44 @@ fn q_quits_and_help_opens() {
     app.key(key('q'));
     assert!(app.quit);
 }
+
+#[test]
+fn tab_completes_views_and_fields_from_the_store() {
+    let mut app = loaded(&["a"]);
+    let r = app.key(key('/'));
+    let id = r.iter().find(|r| r.job == Job::Vocabulary).expect("the prompt asks for the views").id;
+    let cols = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    app.apply(
+        id,
+        Answer::Vocabulary(search::Vocabulary {
+            tables: vec![
+                ("events".into(), cols(&["timestamp", "ip_src_addr"])),
+                ("alerts".into(), cols(&["alert_id"])),
+                ("zeek_conn".into(), cols(&["timestamp", "duration", "conn_state"])),
+                ("zeek_dns".into(), cols(&["query"])),
+            ],
+        }),
+    );
+    let tab = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
+    typed(&mut app, "in:z");
+    app.key(tab);
+    assert_eq!(app.prompt.as_ref().unwrap().text, "in:zeek_");
+    assert!(app.message.contains("zeek_conn") && app.message.contains("zeek_dns"), "{}", app.message);
+    typed(&mut app, "c");
+    app.key(tab);
+    typed(&mut app, "dur");
+    app.key(tab);
+    assert_eq!(app.prompt.as_ref().unwrap().text, "in:zeek_conn duration");
+    typed(&mut app, ">100");
+    let r = app.update(Command::Submit);
+    assert!(matches!(&r[0].job, Job::Search { text, .. } if text == "in:zeek_conn duration>100"));
+    // The columns prompt completes the columns of the view the results came from.
+    app.apply(
+        r[0].id,
+        Answer::Search(QueryResult { columns: cols(&["timestamp", "duration"]), rows: vec![vec![json!(1), json!(2)]] }),
+    );
+    app.key(key('c'));
+    app.prompt.as_mut().unwrap().text = "timestamp,con".into();
+    app.key(tab);
+    assert_eq!(app.prompt.as_ref().unwrap().text, "timestamp,conn_state");
+}
