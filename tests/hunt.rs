@@ -641,3 +641,39 @@ fn a_search_in_a_source_view_compares_its_numbers_as_numbers_and_tab_completes()
         .unwrap();
     assert_eq!(in_events.rows[0][0], json!("VARCHAR"));
 }
+
+#[test]
+fn a_search_in_two_steps_returns_what_one_query_does() {
+    use metron::hunt::{queries, search};
+    let tmp = tempfile::tempdir().unwrap();
+    let store = make_store(tmp.path());
+    let reader = Reader::open(&store).unwrap();
+    for text in [
+        "ip_src_addr in 10.0.0.0/8",
+        "ip_src_addr in 10.0.0.0/8 ip_dst_port=4444",
+        "sort:ip_src_addr",
+        "sort:-duration limit:2",
+        "protocol=tcp cols:guid,uid",
+        "in:zeek_conn sort:-ip_dst_port",
+        "uid=nothing-has-this",
+        "4444",
+    ] {
+        let s = search::parse(text, T).unwrap();
+        let two = queries::run_search(&reader, &s, 1000).unwrap();
+        let one = reader.query(&s.sql(1000), &s.params).unwrap();
+        assert_eq!(two.columns, one.columns, "{text}");
+        let rows = |r: &metron::store::QueryResult| {
+            let mut v: Vec<String> = r.rows.iter().map(|row| Value::from(row.clone()).to_string()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(rows(&two), rows(&one), "{text}");
+        // In the same order of the sort column.
+        let key = s.sort.as_ref().map_or("timestamp", |(c, _)| c.as_str());
+        if let Some(i) = one.columns.iter().position(|c| c == key) {
+            let order = |r: &metron::store::QueryResult| r.rows.iter().map(|row| row[i].clone()).collect::<Vec<_>>();
+            assert_eq!(order(&two), order(&one), "{text}");
+        }
+        assert!(!one.rows.is_empty() || text.contains("nothing"), "{text} found nothing: the test would prove nothing");
+    }
+}

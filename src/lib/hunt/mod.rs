@@ -136,8 +136,7 @@ pub fn print_search(
             crate::text::sanitize(why)
         );
     }
-    let sql = search.sql(DEFAULT_LIMIT);
-    let result = reader.query(&sql, &search.params).map_err(|e| match e {
+    let result = queries::run_search(&reader, &search, DEFAULT_LIMIT).map_err(|e| match e {
         QueryError::Sql(m) => HuntError::Store(m),
         QueryError::Io(e) => HuntError::Io(e),
     })?;

@@ -134,7 +134,7 @@ impl Ctx {
             Job::Search { text, who, remember } => {
                 let s = search::parse(&text, crate::event::now_ms()).map_err(|e| format!("search: {e}"))?;
                 // One row more than is shown, to know that there are more.
-                let r = self.query(&s.sql(SEARCH_LIMIT + 1), &s.params)?;
+                let r = self.search(&s, SEARCH_LIMIT + 1)?;
                 if remember {
                     store::append_search(self.reader.store(), "", &text, "recent", &who).map_err(|e| e.to_string())?;
                 }
@@ -157,6 +157,13 @@ impl Ctx {
             Job::Extract { community_id } => self.extract(&community_id).map(Answer::Done),
             Job::Vocabulary => Ok(Answer::Vocabulary(self.vocabulary()?)),
         }
+    }
+
+    fn search(&self, s: &search::Search, limit: u64) -> Result<QueryResult, String> {
+        queries::run_search(&self.reader, s, limit).map_err(|e| match e {
+            QueryError::Sql(m) => m,
+            QueryError::Io(e) => e.to_string(),
+        })
     }
 
     /// `events`, `alerts` and every source type's view, with their columns.
