@@ -69,6 +69,22 @@ ip=$(echo "$pivot" | sed -n "s/^ip_src_addr='\([^']*\)'.*/\1/p")
 lo=$(echo "$pivot" | sed -n 's/.* since \([0-9-]*\) until.*/\1/p')
 hi=$(echo "$pivot" | sed -n 's/.* until \([0-9-]*\)$/\1/p')
 
+# The common hunting searches: an address, a CIDR and a port, a community_id, a time
+# range, one source's view; each through the console's worker (hunt --bench), best of 3.
+cid=$("$BIN" store query --store "$S" --format csv "SELECT community_id FROM events WHERE community_id IS NOT NULL LIMIT 1" | tail -1)
+echo
+echo "searches (console, first 1,000 rows by time), best of 3:"
+for q in "ip_src_addr=$ip" "ip_src_addr in 10.0.0.0/8 ip_dst_port=22" "community_id='$cid'" \
+  "since $lo until $hi" "in:zeek_conn duration>100 conn_state=S0"; do
+  b=999999
+  for i in 1 2 3; do
+    t=$("$BIN" hunt --store "$S" --bench "$q" | sed -n 's/^search_ms=\([0-9]*\).*rows=\([0-9]*\).*/\1 \2/p')
+    set -- $t
+    [ "$1" -lt "$b" ] && b=$1 && rows=$2
+  done
+  printf '  %-52s %6s ms  %5s rows\n' "$q" "$b" "$rows"
+done
+
 q_queue="SELECT alert_id, coalesce(last_timestamp, \"timestamp\") AS t, \"threat.triage.score\" AS score, priority, status, coalesce(\"rule.name\", rule) AS rule, description, ip_src_addr, ip_dst_addr, \"count\", meta_alert, assignee, event_guid FROM alerts WHERE status NOT IN ('DISMISS', 'RESOLVE') ORDER BY score DESC NULLS LAST, t DESC NULLS LAST, alert_id LIMIT 2000"
 q_search="SELECT * FROM events WHERE ip_src_addr LIKE '10.%' AND CAST(ip_dst_port AS VARCHAR) = '22' ORDER BY \"timestamp\" DESC NULLS LAST LIMIT 1000"
 q_pivot="SELECT * FROM events WHERE CAST(ip_src_addr AS VARCHAR) = '$ip' AND \"timestamp\" >= $lo AND \"timestamp\" < $hi ORDER BY \"timestamp\" DESC NULLS LAST LIMIT 1000"

@@ -759,6 +759,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn source_view_names_are_plain_identifiers_that_never_take_a_store_views_name() {
+        let name = |s: &str| source_view_name(s);
+        assert_eq!(name("zeek.conn").as_deref(), Some("zeek_conn"));
+        assert_eq!(name("Suricata.DNS").as_deref(), Some("suricata_dns"));
+        assert_eq!(name("metron.finding").as_deref(), Some("metron_finding"));
+        assert_eq!(name("..a--b..").as_deref(), Some("a_b"));
+        assert_eq!(name("123 weird;DROP").as_deref(), Some("s_123_weird_drop"));
+        assert_eq!(name("events").as_deref(), Some("events_events"));
+        assert_eq!(name("Alerts").as_deref(), Some("alerts_events"));
+        assert_eq!(name("\u{1b}]2;x\u{7}"), Some("s_2_x".into()));
+        assert_eq!(name("\u{1f980}."), None);
+        assert_eq!(name(""), None);
+        assert!(name(&"a".repeat(500)).is_some_and(|n| n.len() <= 63));
+        proptest::proptest!(|(s in ".{0,80}")| {
+            if let Some(n) = source_view_name(&s) {
+                proptest::prop_assert!(!n.is_empty() && n.len() <= 70);
+                proptest::prop_assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+                proptest::prop_assert!(!VIEWS.contains(&n.as_str()));
+                proptest::prop_assert!(!n.starts_with(|c: char| c.is_ascii_digit()));
+            }
+        });
+    }
+
+    #[test]
+    fn source_types_with_one_view_name_share_it_with_their_types_widened() {
+        let mut m = Manifest::default();
+        let field = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
+        m.sources.insert("zeek.conn".into(), field(&[("duration", "BIGINT"), ("uid", "VARCHAR")]));
+        m.sources.insert("zeek_conn".into(), field(&[("duration", "DOUBLE"), ("extra", "NULL")]));
+        m.sources.insert("other".into(), field(&[("x", "'; DROP TABLE t; --")]));
+        let views = source_views(&m);
+        assert_eq!(views.len(), 2);
+        let other = &views[0];
+        // A type the manifest cannot hold never reaches SQL.
+        assert_eq!(other.fields, vec![("x".to_owned(), "JSON")]);
+        let conn = &views[1];
+        assert_eq!(conn.name, "zeek_conn");
+        assert_eq!(conn.source_types, vec!["zeek.conn".to_owned(), "zeek_conn".to_owned()]);
+        assert_eq!(
+            conn.fields,
+            vec![("duration".into(), "DOUBLE"), ("uid".into(), "VARCHAR"), ("extra".into(), "NULL")]
+        );
+    }
+
+    #[test]
     fn table_cells_are_cleaned_and_clipped() {
         let cols = vec!["a".to_owned(), "b".to_owned()];
         let rows = vec![vec![Value::from("x\x1b]2;pwned\x07y"), Value::from(12)]];
