@@ -75,7 +75,7 @@ cid=$("$BIN" store query --store "$S" --format csv "SELECT community_id FROM eve
 echo
 echo "searches (console, first 1,000 rows by time), best of 3:"
 for q in "ip_src_addr=$ip" "ip_src_addr in 10.0.0.0/8 ip_dst_port=22" "community_id='$cid'" \
-  "since $lo until $hi" "in:zeek_conn duration>100 conn_state=S0"; do
+  "since $lo until $hi" "in:zeek_conn duration>10 conn_state=SF"; do
   b=999999
   for i in 1 2 3; do
     t=$("$BIN" hunt --store "$S" --bench "$q" | sed -n 's/^search_ms=\([0-9]*\).*rows=\([0-9]*\).*/\1 \2/p')

@@ -99,7 +99,9 @@ impl Search {
 
 /// A search's rows (at most its limit, else `limit`). Over events, in two steps
 /// (late materialization): the guids of the rows to show, reading only the columns
-/// the conditions and the order need, then those rows' columns.
+/// the conditions and the order need, then those rows' columns, by guid within the
+/// time range they span. When a search with its own time range finds fewer rows
+/// than the limit, the second step is that search itself.
 pub fn run_search(reader: &Reader, s: &Search, limit: u64) -> Result<QueryResult, QueryError> {
     if !s.target.is_events() {
         return reader.query(&s.sql(limit), &s.params);
@@ -114,6 +116,12 @@ pub fn run_search(reader: &Reader, s: &Search, limit: u64) -> Result<QueryResult
     if guids.is_empty() {
         // No rows; the columns still.
         return reader.query(&s.sql(0), &s.params);
+    }
+    if s.timed && (guids.len() as u64) < s.limit.unwrap_or(limit) {
+        // Every match of a search with its own time range was found: few rows,
+        // which that search reads as cheaply as the rows by guid would be (a pivot's
+        // hours span many row groups, and reading them by guid decodes every guid).
+        return reader.query(&s.sql(limit), &s.params);
     }
     let times: Vec<i64> = keys.rows.iter().filter_map(|r| r.get(1)?.as_i64()).collect();
     let bounded = s.by_time() && times.len() == keys.rows.len();

@@ -64,6 +64,8 @@ pub struct Search {
     /// Column and descending?
     pub sort: Option<(String, bool)>,
     pub limit: Option<u64>,
+    /// It has a time condition (`last`, `since`, `until`).
+    pub timed: bool,
 }
 
 /// Columns shown when a search does not choose them.
@@ -239,6 +241,7 @@ fn parse_spans(input: &str, now_ms: i64) -> Result<(Search, Vec<(usize, usize)>)
         columns: Vec::new(),
         sort: None,
         limit: None,
+        timed: false,
     };
     let mut free: Vec<String> = Vec::new();
     let mut i = 0;
@@ -292,6 +295,7 @@ fn time_range(ws: &[Word], i: usize, now_ms: i64, s: &mut Search) -> Result<usiz
     };
     let op = if lower == "until" { "<" } else { ">=" };
     s.conditions.push(format!("\"timestamp\" {op} ?"));
+    s.timed = true;
     s.params.push(t.into());
     Ok(2)
 }
