@@ -627,11 +627,15 @@ pub struct RowWriter {
     /// CSV going to a terminal: cells are cleaned of control characters, as a table's
     /// are (to a file or a pipe they stay exact). NDJSON escapes them anyway.
     terminal: bool,
+    /// NDJSON: each key once (`"name":`, serialized), with the column whose value it
+    /// takes (a name given twice keeps its first place and its last value, as a JSON
+    /// object built column by column would). Made from the first row's columns.
+    keys: Vec<(Vec<u8>, usize)>,
 }
 
 impl RowWriter {
     pub fn new(format: OutputFormat) -> RowWriter {
-        RowWriter { format, header_done: false, terminal: false }
+        RowWriter { format, header_done: false, terminal: false, keys: Vec::new() }
     }
 
     /// Rows for a terminal (see `terminal`).
@@ -660,12 +664,29 @@ impl RowWriter {
                 w.flush()
             }
             _ => {
-                let mut obj = serde_json::Map::with_capacity(columns.len());
-                for (c, v) in columns.iter().zip(row) {
-                    obj.insert(c.clone(), v.clone());
+                if !self.header_done {
+                    for (i, c) in columns.iter().enumerate() {
+                        let mut key = serde_json::to_vec(c)?;
+                        key.push(b':');
+                        match self.keys.iter_mut().find(|(k, _)| *k == key) {
+                            Some(k) => k.1 = i,
+                            None => self.keys.push((key, i)),
+                        }
+                    }
+                    self.header_done = true;
                 }
-                serde_json::to_writer(&mut *out, &obj)?;
-                out.write_all(b"\n")
+                // Written as they are, without building an object per row.
+                let mut line = Vec::with_capacity(64 * self.keys.len());
+                line.push(b'{');
+                for (n, (key, i)) in self.keys.iter().enumerate() {
+                    if n > 0 {
+                        line.push(b',');
+                    }
+                    line.extend_from_slice(key);
+                    serde_json::to_writer(&mut line, row.get(*i).unwrap_or(&Value::Null))?;
+                }
+                line.extend_from_slice(b"}\n");
+                out.write_all(&line)
             }
         }
     }
@@ -838,5 +859,20 @@ mod tests {
         let mut out = Vec::new();
         format_rows(&mut out, OutputFormat::Ndjson, false, &cols, &rows, 40).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "{\"a\":\"x,y\",\"n\":null}\n");
+        // A name given twice: its first place, its last value (as a JSON object built
+        // column by column); names and values escaped.
+        let cols = vec!["a".to_owned(), "q\"\n".to_owned(), "a".to_owned()];
+        let rows = vec![vec![Value::from(1), Value::from("x\u{1b}"), Value::from(3)], vec![Value::Null; 3]];
+        let mut out = Vec::new();
+        format_rows(&mut out, OutputFormat::Ndjson, false, &cols, &rows, 40).unwrap();
+        let mut want = String::new();
+        for r in &rows {
+            let mut obj = serde_json::Map::new();
+            for (c, v) in cols.iter().zip(r) {
+                obj.insert(c.clone(), v.clone());
+            }
+            want.push_str(&format!("{}\n", Value::Object(obj)));
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 }
