@@ -5,6 +5,8 @@
 //! counts, idle and slow clients, floods), HTTP limits and tokens, backpressure with
 //! bounded memory, SIGHUP, and parsing in process.
 
+mod common;
+
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -36,13 +38,7 @@ impl Running {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (tx, rx) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let rx = common::stderr_lines(&mut child);
         let wanted = args.iter().filter(|a| a.contains("://")).count();
         let mut running = Running { child, addrs: HashMap::new(), stderr: rx, seen: Vec::new() };
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -78,3 +78,16 @@ pub fn packets_of(path: &Path) -> Vec<(i64, u32, Vec<u8>)> {
     .expect("a readable capture");
     v
 }
+
+/// The lines a child writes to stderr (piped), as they come: read on a thread.
+pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().expect("stderr is piped");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}

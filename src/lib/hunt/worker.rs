@@ -8,7 +8,7 @@
 use super::protocol::{field, short_time, Answer, Charts, Detail, Job, QueueSpec, Request, Vocabulary, SEARCH_LIMIT};
 use super::queries::{self, queue_sql, AlertColumns};
 use super::search;
-use crate::store::{self, QueryError, QueryResult, Reader, SqlValue, Store, TriageAction};
+use crate::store::{self, QueryResult, Reader, SqlValue, Store, TriageAction};
 use serde_json::Value;
 use std::io;
 use std::path::PathBuf;
@@ -95,10 +95,7 @@ impl Ctx {
     }
 
     fn query(&self, sql: &str, params: &[SqlValue]) -> Result<QueryResult, String> {
-        self.reader.query(sql, params).map_err(|e| match e {
-            QueryError::Sql(m) => m,
-            QueryError::Io(e) => e.to_string(),
-        })
+        self.reader.query(sql, params).map_err(|e| e.to_string())
     }
 
     fn alert_columns(&mut self) -> Result<AlertColumns, String> {
@@ -160,10 +157,7 @@ impl Ctx {
     }
 
     fn search(&self, s: &search::Search, limit: u64) -> Result<QueryResult, String> {
-        queries::run_search(&self.reader, s, limit).map_err(|e| match e {
-            QueryError::Sql(m) => m,
-            QueryError::Io(e) => e.to_string(),
-        })
+        queries::run_search(&self.reader, s, limit).map_err(|e| e.to_string())
     }
 
     /// `events`, `alerts` and every source type's view, with their columns.
