@@ -17,7 +17,7 @@ fn capture_benches(c: &mut Criterion) {
     metron::capture::synth::generate_pcap(PACKETS, 1, &mut pcap).unwrap();
     let mut group = c.benchmark_group("capture");
     group.throughput(Throughput::Elements(PACKETS));
-    for (name, emit) in [("pcap_to_flows", Emit::Flows), ("pcap_to_packets", Emit::Packets)] {
+    for (name, emit) in [("pcap_to_flows", Emit::FLOWS), ("pcap_to_packets", Emit::PACKETS)] {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let settings = CaptureSettings { emit, ..CaptureSettings::default() };

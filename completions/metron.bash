@@ -260,7 +260,7 @@ _metron() {
             return 0
             ;;
         metron__subcmd__capture)
-            opts="-r -i -f -s -c -w -o -q -h -V --read --interface --filter --snaplen --no-promisc --list-interfaces --count --duration --stats-interval --emit --max-flows --tcp-timeout --udp-timeout --other-timeout --active-timeout --write --rotate-size --rotate-seconds --compress --output --errors --config --color --quiet --help --version"
+            opts="-r -i -f -s -c -w -o -q -h -V --read --interface --filter --snaplen --no-promisc --list-interfaces --count --duration --stats-interval --emit --reassembly-flow --reassembly-total --max-flows --tcp-timeout --udp-timeout --other-timeout --active-timeout --write --rotate-size --rotate-seconds --compress --output --errors --config --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,7 +315,15 @@ _metron() {
                     return 0
                     ;;
                 --emit)
-                    COMPREPLY=($(compgen -W "flows packets" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "flows packets dns http tls ssh" -- "${cur}"))
+                    return 0
+                    ;;
+                --reassembly-flow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reassembly-total)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --max-flows)
@@ -416,7 +424,7 @@ _metron() {
             return 0
             ;;
         metron__subcmd__enrich)
-            opts="-o -F -q -h -V --geoip --asn --assets --internal --table --ip-fields --cache-size --output --errors --follow --max-line-bytes --config --color --quiet --help --version"
+            opts="-o -F -q -h -V --geoip --asn --assets --internal --table --ip-fields --cache-size --passive-dns --passive-dns-size --passive-dns-ttl --output --errors --follow --max-line-bytes --config --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,6 +455,14 @@ _metron() {
                     return 0
                     ;;
                 --cache-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passive-dns-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passive-dns-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -52,8 +52,14 @@ complete -c metron -n "__fish_metron_using_subcommand capture" -s s -l snaplen -
 complete -c metron -n "__fish_metron_using_subcommand capture" -s c -l count -d 'Stop live capture after this many packets' -r
 complete -c metron -n "__fish_metron_using_subcommand capture" -l duration -d 'Stop live capture after this long (30s, 5m, 1h)' -r
 complete -c metron -n "__fish_metron_using_subcommand capture" -l stats-interval -d 'How often live capture reports libpcap\'s received and dropped counts [default: 60s]' -r
-complete -c metron -n "__fish_metron_using_subcommand capture" -l emit -d 'Write flow records or one record per packet [default: flows]' -r -f -a "flows\t''
-packets\t''"
+complete -c metron -n "__fish_metron_using_subcommand capture" -l emit -d 'Records to write, one or several: flows, packets (one per packet), dns (one per DNS transaction), http (one per request), tls and ssh (one per connection) [default: flows]' -r -f -a "flows\t''
+packets\t''
+dns\t''
+http\t''
+tls\t''
+ssh\t''"
+complete -c metron -n "__fish_metron_using_subcommand capture" -l reassembly-flow -d 'Bytes one direction of a TCP connection holds waiting for a missing segment before the hole is skipped (http, tls, ssh) [default: 256K]' -r
+complete -c metron -n "__fish_metron_using_subcommand capture" -l reassembly-total -d 'Bytes all TCP connections together hold waiting; past it segments are dropped and counted [default: 256M]' -r
 complete -c metron -n "__fish_metron_using_subcommand capture" -l max-flows -d 'Flows held open at once; when full, the flow due soonest is written early, marked evicted [default: 1000000]' -r
 complete -c metron -n "__fish_metron_using_subcommand capture" -l tcp-timeout -d 'TCP flows end after this long without packets [default: 5m]' -r
 complete -c metron -n "__fish_metron_using_subcommand capture" -l udp-timeout -d 'UDP flows end after this long without packets [default: 1m]' -r
@@ -152,6 +158,8 @@ complete -c metron -n "__fish_metron_using_subcommand enrich" -l internal -d 'In
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l table -d 'Lookup table: NAME=FILE:FIELD[,FIELD...] (repeatable)' -r
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l ip-fields -d 'Address fields to enrich, comma-separated [default: ip_src_addr,ip_dst_addr]' -r
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l cache-size -d 'Addresses whose GeoIP and ASN results are cached; 0 turns the cache off [default: 65536]' -r
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l passive-dns-size -d 'Addresses passive DNS remembers; the least recently used goes [default: 100000]' -r
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l passive-dns-ttl -d 'How long passive DNS keeps a name after its answer, in event time [default: 24h]' -r
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
@@ -159,6 +167,7 @@ complete -c metron -n "__fish_metron_using_subcommand enrich" -l config -d 'Conf
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c metron -n "__fish_metron_using_subcommand enrich" -l passive-dns -d 'Passive DNS: learn which names the stream\'s own DNS answers (Zeek dns, Suricata dns, `capture --emit dns`) gave each address, and add them to later events as enrichments.dns.<field>.names'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s F -l follow -d 'Keep reading: growing files, and new files in named directories (survives rotation)'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand enrich" -s h -l help -d 'Print help'

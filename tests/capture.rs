@@ -444,3 +444,398 @@ fn live_capture_without_the_feature_says_how_to_get_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--features live") && stderr.contains("libpcap-dev"), "{stderr}");
 }
+
+/// Zeek's dns.log (TSV) as one line per transaction in `dns_line`'s form.
+fn zeek_dns(name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(testdata(&format!("pcaps/{name}.dns.log"))).unwrap();
+    let header = text.lines().find_map(|l| l.strip_prefix("#fields\t")).unwrap();
+    let names: Vec<&str> = header.split('\t').collect();
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let row: HashMap<&str, &str> = names.iter().copied().zip(line.split('\t')).collect();
+        if row["id.resp_p"] == "137" {
+            continue; // NetBIOS name service: not read (docs/capture.md)
+        }
+        let get = |k: &str| row.get(k).copied().filter(|v| *v != "-").unwrap_or("").to_owned();
+        let flag = |k: &str| (row[k] == "T").to_string();
+        let mut fields: Vec<String> = [
+            "id.orig_h",
+            "id.orig_p",
+            "id.resp_h",
+            "id.resp_p",
+            "proto",
+            "trans_id",
+            "rtt",
+            "query",
+            "qclass",
+            "qclass_name",
+            "qtype",
+            "qtype_name",
+            "rcode",
+            "rcode_name",
+        ]
+        .iter()
+        .map(|k| get(k))
+        .collect();
+        for k in ["AA", "TC", "RD", "RA"] {
+            fields.push(flag(k));
+        }
+        fields.push(get("Z"));
+        fields.push(get("answers"));
+        fields.push(get("TTLs"));
+        fields.push(flag("rejected"));
+        out.push(fields.join("|"));
+    }
+    out.sort();
+    out
+}
+
+/// A `metron.dns` record in the form of Zeek's log line: numbers as Zeek writes them
+/// (intervals with six decimals), lists joined by commas, absent fields empty.
+fn dns_line(e: &Value) -> String {
+    let text = |k: &str| match &e[k] {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    let interval = |v: &Value| v.as_f64().map(|f| format!("{f:.6}")).unwrap_or_default();
+    let mut fields: Vec<String> = ["ip_src_addr", "ip_src_port", "ip_dst_addr", "ip_dst_port", "proto", "trans_id"]
+        .iter()
+        .map(|k| text(k))
+        .collect();
+    fields.push(interval(&e["rtt"]));
+    for k in
+        ["query", "qclass", "qclass_name", "qtype", "qtype_name", "rcode", "rcode_name", "AA", "TC", "RD", "RA", "Z"]
+    {
+        fields.push(text(k));
+    }
+    let list = |k: &str, f: &dyn Fn(&Value) -> String| {
+        e[k].as_array().map(|a| a.iter().map(f).collect::<Vec<_>>().join(",")).unwrap_or_default()
+    };
+    fields.push(list("answers", &|v| v.as_str().unwrap_or_default().to_owned()));
+    fields.push(list("TTLs", &interval));
+    fields.push(text("rejected"));
+    fields.join("|")
+}
+
+#[test]
+fn dns_transactions_match_zeeks_dns_log() {
+    // Zeek's own test pcaps and its dns.log baselines: mDNS and LLMNR queries without
+    // replies and replies without queries, NXDOMAIN, CNAME chains, and (IPv6) a
+    // fragmented TXT reply and a retransmitted query answered once.
+    for name in ["zeek-wikipedia.pcap", "zeek-ipv6-fragmented-dns.pcap"] {
+        let path = testdata(&format!("pcaps/{name}"));
+        let records = capture(&["--emit", "dns", "-r", path.to_str().unwrap()]);
+        assert!(records.iter().all(|e| e["source.type"] == "metron.dns"), "{name}: only DNS records");
+        let mut ours: Vec<String> = records.iter().map(dns_line).collect();
+        ours.sort();
+        let zeek = zeek_dns(name);
+        assert!(zeek.len() >= 3, "{name}");
+        assert_eq!(ours, zeek, "{name}");
+        // Every record names its flow: the Community ID of a flow record of the same capture.
+        let flows = flows(name);
+        for e in &records {
+            assert!(flows.iter().any(|f| f["community_id"] == e["community_id"]), "{name}: {e}");
+        }
+    }
+}
+
+#[test]
+fn dns_and_flows_in_one_stream() {
+    let path = testdata("pcaps/zeek-wikipedia.pcap");
+    let out = metron().args(["capture", "--emit", "flows,dns", "-r"]).arg(&path).output().unwrap();
+    assert!(out.status.success());
+    let records = lines(&out.stdout);
+    let kinds = |t: &str| records.iter().filter(|e| e["source.type"] == t).count();
+    assert_eq!(kinds("metron.flow"), flows("zeek-wikipedia.pcap").len());
+    assert_eq!(kinds("metron.dns"), zeek_dns("zeek-wikipedia.pcap").len());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{} DNS transactions", kinds("metron.dns"))), "{stderr}");
+}
+
+/// tshark's reading of every DNS message over UDP (`<pcap>.tshark-dns.tsv`: ports, id,
+/// response flag, question name, rcode, answer count, A and AAAA addresses) against our
+/// transactions: every message belongs to one of our records (same ports, id and
+/// name), every record is made of messages tshark saw, a reply's rcode is the
+/// record's, and the addresses we list are ones tshark read in that reply.
+#[test]
+fn dns_messages_agree_with_tshark() {
+    let mut checked = 0;
+    for name in [
+        "zeek-wikipedia.pcap",
+        "zeek-ipv6-fragmented-dns.pcap",
+        "zeek-pcapng-multi-interface.pcapng",
+        "app-generated.pcap",
+    ] {
+        let path = testdata(&format!("pcaps/{name}"));
+        let records = capture(&["--emit", "dns", "-r", path.to_str().unwrap()]);
+        let tsv = std::fs::read_to_string(testdata(&format!("pcaps/{name}.tshark-dns.tsv"))).unwrap();
+        let ports = |e: &Value| {
+            let (a, b) = (n(e, "ip_src_port"), n(e, "ip_dst_port"));
+            (a.min(b), a.max(b))
+        };
+        let mut seen = vec![false; records.len()];
+        for line in tsv.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert!(f.len() >= 9, "{name}: {line}");
+            let (sport, dport): (u64, u64) = (f[0].parse().unwrap(), f[1].parse().unwrap());
+            let id = u64::from_str_radix(f[2].trim_start_matches("0x"), 16).unwrap();
+            let response = f[3] == "1";
+            let qname = f[4].split(',').next().unwrap_or("").to_ascii_lowercase();
+            let mine: Vec<usize> = (0..records.len())
+                .filter(|&i| {
+                    let e = &records[i];
+                    ports(e) == (sport.min(dport), sport.max(dport))
+                        && n(e, "trans_id") == id
+                        && (qname.is_empty() || s(e, "query") == qname)
+                        && (!response || e["rcode"].as_u64() == f[5].parse().ok())
+                })
+                .collect();
+            assert!(!mine.is_empty(), "{name}: tshark's message {line} is in no record");
+            for &i in &mine {
+                seen[i] = true;
+            }
+            if response {
+                let ancount: usize = f[6].parse().unwrap();
+                let addresses: Vec<&str> = f[7].split(',').chain(f[8].split(',')).filter(|a| !a.is_empty()).collect();
+                let fits = mine.iter().any(|&i| {
+                    let answers = records[i]["answers"].as_array().cloned().unwrap_or_default();
+                    answers.len() <= ancount
+                        && answers.iter().filter_map(Value::as_str).all(|a| {
+                            a.parse::<std::net::IpAddr>().is_err()
+                                || addresses.iter().any(|t| t.parse::<std::net::IpAddr>().ok() == a.parse().ok())
+                        })
+                });
+                assert!(
+                    fits,
+                    "{name}: tshark's reply {line} against {:?}",
+                    mine.iter().map(|&i| &records[i]).collect::<Vec<_>>()
+                );
+            }
+            checked += 1;
+        }
+        let unseen: Vec<&Value> = (0..records.len()).filter(|&i| !seen[i]).map(|i| &records[i]).collect();
+        assert!(unseen.is_empty(), "{name}: records made of messages tshark did not see: {unseen:?}");
+    }
+    assert!(checked > 250, "{checked} messages checked");
+}
+
+/// tshark's fields (`<pcap>.tshark-<kind>.tsv`) as rows, multi-valued fields (several
+/// messages in one frame) unfolded into one row each.
+fn tshark_rows(name: &str, kind: &str, fixed: usize) -> Vec<Vec<String>> {
+    let path = testdata(&format!("pcaps/{name}.tshark-{kind}.tsv"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let many: Vec<Vec<&str>> = f[fixed..].iter().map(|v| v.split(',').collect()).collect();
+        let n = many.iter().map(Vec::len).max().unwrap_or(1);
+        for i in 0..n {
+            let mut row: Vec<String> = f[..fixed].iter().map(|s| (*s).to_owned()).collect();
+            row.extend(many.iter().map(|m| m.get(i).copied().unwrap_or("").to_owned()));
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn app_records(name: &str, kind: &str) -> Vec<Value> {
+    let path = testdata(&format!("pcaps/{name}"));
+    let records = capture(&["--emit", kind, "-r", path.to_str().unwrap()]);
+    assert!(records.iter().all(|e| e["source.type"] == format!("metron.{kind}")), "{name}");
+    records
+}
+
+/// Every HTTP request and response tshark reads (with out-of-order segments
+/// reassembled) is one of ours, and the reverse: method, host, URI and user agent of
+/// each request, code and phrase of each response, per client port. The generated
+/// capture splits requests over segments, sends them out of order and twice, pipelines
+/// them, and chunks responses.
+#[test]
+fn http_transactions_agree_with_tshark() {
+    let mut checked = 0;
+    for name in ["app-generated.pcap", "zeek-http-get.pcap", "zeek-wikipedia.pcap"] {
+        let records = app_records(name, "http");
+        let mut theirs: Vec<Vec<String>> = tshark_rows(name, "http-requests", 2)
+            .into_iter()
+            .map(|r| vec![r[0].clone(), r[2].clone(), r[3].clone(), r[4].clone(), r[5].clone()])
+            .collect();
+        let mut ours: Vec<Vec<String>> = records
+            .iter()
+            .filter(|e| e.get("method").is_some())
+            .map(|e| ["ip_src_port", "method", "host", "uri", "user_agent"].iter().map(|k| s(e, k)).collect())
+            .collect();
+        theirs.sort();
+        ours.sort();
+        assert_eq!(ours, theirs, "{name}: requests");
+        let mut theirs: Vec<Vec<String>> = tshark_rows(name, "http-responses", 2)
+            .into_iter()
+            .map(|r| vec![r[1].clone(), r[2].clone(), r[3].clone()])
+            .collect();
+        let mut ours: Vec<Vec<String>> = records
+            .iter()
+            .filter(|e| e.get("status_code").is_some())
+            .map(|e| ["ip_src_port", "status_code", "status_msg"].iter().map(|k| s(e, k)).collect())
+            .collect();
+        theirs.sort();
+        ours.sort();
+        assert_eq!(ours, theirs, "{name}: responses");
+        checked += ours.len();
+    }
+    assert!(checked > 60, "{checked}");
+}
+
+/// Zeek's http.log of its own captures, field by field (`response_body_len` where no
+/// content coding was undone by Zeek).
+#[test]
+fn http_transactions_match_zeeks_http_log() {
+    for name in ["zeek-http-get.pcap", "zeek-wikipedia.pcap"] {
+        let records = app_records(name, "http");
+        let text = std::fs::read_to_string(testdata(&format!("pcaps/{name}.http.log"))).unwrap();
+        let header: Vec<&str> = text.lines().find_map(|l| l.strip_prefix("#fields\t")).unwrap().split('\t').collect();
+        let mut rows = 0;
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let row: HashMap<&str, &str> = header.iter().copied().zip(line.split('\t')).collect();
+            let ours = records
+                .iter()
+                .find(|e| s(e, "ip_src_port") == row["id.orig_p"] && s(e, "trans_depth") == row["trans_depth"])
+                .unwrap_or_else(|| panic!("{name}: no record for {line}"));
+            for k in [
+                "method",
+                "host",
+                "uri",
+                "referrer",
+                "version",
+                "user_agent",
+                "request_body_len",
+                "response_body_len",
+                "status_code",
+                "status_msg",
+            ] {
+                let want = if row[k] == "-" { "" } else { row[k] };
+                assert_eq!(s(ours, k), want, "{name} {k}: {ours}");
+            }
+            assert_eq!(s(ours, "ip_dst_addr"), row["id.resp_h"]);
+            rows += 1;
+        }
+        // Zeek analyzes HTTP only on connections it saw start; metron (as tshark) also
+        // reads those whose handshake was not captured (history without S).
+        let conn = std::fs::read_to_string(testdata(&format!("pcaps/{name}.conn.log"))).unwrap();
+        let header: Vec<&str> = conn.lines().find_map(|l| l.strip_prefix("#fields\t")).unwrap().split('\t').collect();
+        let partial: Vec<String> = conn
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| header.iter().copied().zip(l.split('\t')).collect::<HashMap<&str, &str>>())
+            .filter(|r| !r["history"].starts_with('S'))
+            .map(|r| r["id.orig_p"].to_owned())
+            .collect();
+        let extra = records.iter().filter(|e| partial.contains(&s(e, "ip_src_port"))).count();
+        assert_eq!(rows + extra, records.len(), "{name}");
+    }
+}
+
+/// The names tshark gives the cipher suites of the generated and Zeek captures.
+fn cipher_name(hex: &str) -> &'static str {
+    match hex {
+        "0x1301" => "TLS_AES_128_GCM_SHA256",
+        "0x1302" => "TLS_AES_256_GCM_SHA384",
+        "0xc02f" => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "0xc030" => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "0x009c" => "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        "0x0004" => "TLS_RSA_WITH_RC4_128_MD5",
+        other => panic!("cipher {other} not in the table"),
+    }
+}
+
+/// Every ClientHello's SNI and JA3 and every ServerHello's JA3S and cipher as tshark
+/// reads them, per client port; the generated capture has GREASE values, TLS 1.2 and
+/// 1.3, and hellos split over segments and sent out of order.
+#[test]
+fn tls_handshakes_agree_with_tshark() {
+    let mut checked = 0;
+    for name in ["app-generated.pcap", "zeek-tls1.2.pcap"] {
+        let records = app_records(name, "tls");
+        let by_port = |port: &str| {
+            records
+                .iter()
+                .find(|e| s(e, "ip_src_port") == port)
+                .unwrap_or_else(|| panic!("{name}: no record for {port}"))
+        };
+        let rows = tshark_rows(name, "tls", 7);
+        for r in &rows {
+            if r[2] == "1" {
+                let e = by_port(&r[0]);
+                assert_eq!(s(e, "server_name"), r[3], "{name}: {e}");
+                assert_eq!(s(e, "ja3"), r[4], "{name}: {e}");
+                assert_eq!(&s(e, "ja4")[3..4], if r[3].is_empty() { "i" } else { "d" }, "{e}");
+            } else {
+                let e = by_port(&r[1]);
+                assert_eq!(s(e, "ja3s"), r[5], "{name}: {e}");
+                assert_eq!(s(e, "cipher"), cipher_name(&r[6]), "{name}: {e}");
+            }
+            checked += 1;
+        }
+        assert_eq!(records.len() * 2, rows.len(), "{name}: one record per handshake");
+    }
+    assert!(checked >= 80, "{checked}");
+}
+
+/// Zeek's ssl.log and x509.log of its TLS 1.2 capture.
+#[test]
+fn tls_and_certificate_match_zeeks_logs() {
+    let records = app_records("zeek-tls1.2.pcap", "tls");
+    assert_eq!(records.len(), 1);
+    let e = &records[0];
+    let log = |file: &str| -> Vec<HashMap<String, String>> {
+        let text = std::fs::read_to_string(testdata(&format!("pcaps/zeek-tls1.2.pcap.{file}"))).unwrap();
+        let header: Vec<String> =
+            text.lines().find_map(|l| l.strip_prefix("#fields\t")).unwrap().split('\t').map(str::to_owned).collect();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| header.iter().cloned().zip(l.split('\t').map(str::to_owned)).collect())
+            .collect()
+    };
+    let ssl = &log("ssl.log")[0];
+    assert_eq!(s(e, "version"), ssl["version"]);
+    assert_eq!(s(e, "cipher"), ssl["cipher"]);
+    assert_eq!(e["established"], ssl["established"] == "T");
+    assert_eq!(e["resumed"], ssl["resumed"] == "T");
+    let fps: Vec<String> =
+        e["cert_chain_fps"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(fps.join(","), ssl["cert_chain_fps"]);
+    let x509 = &log("x509.log")[0];
+    assert_eq!(s(e, "fingerprint"), x509["fingerprint"]);
+    assert_eq!(s(e, "subject"), x509["certificate.subject"]);
+    assert_eq!(s(e, "issuer"), x509["certificate.issuer"]);
+    assert_eq!(format!("{}.000000", s(e, "not_valid_before")), x509["certificate.not_valid_before"]);
+    assert_eq!(format!("{}.000000", s(e, "not_valid_after")), x509["certificate.not_valid_after"]);
+    let san: Vec<&str> = e["san_dns"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(san.join(","), x509["san.dns"]);
+}
+
+/// Banners and HASSH fingerprints of both sides as tshark reads them.
+#[test]
+fn ssh_agrees_with_tshark() {
+    let name = "app-generated.pcap";
+    let records = app_records(name, "ssh");
+    let by_port = |port: &str| records.iter().find(|e| s(e, "ip_src_port") == port).unwrap();
+    let banners = tshark_rows(name, "ssh-banners", 3);
+    for r in &banners {
+        if r[0] == "22" {
+            assert_eq!(s(by_port(&r[1]), "server"), r[2]);
+        } else {
+            assert_eq!(s(by_port(&r[0]), "client"), r[2]);
+        }
+    }
+    let kex = tshark_rows(name, "ssh", 4);
+    for r in &kex {
+        if r[0] == "22" {
+            assert_eq!(s(by_port(&r[1]), "hasshServer"), r[3]);
+        } else {
+            assert_eq!(s(by_port(&r[0]), "hassh"), r[2]);
+        }
+    }
+    assert_eq!(banners.len(), 2 * records.len());
+    assert_eq!(kex.len(), 2 * records.len());
+    assert!(records.len() >= 10);
+}

@@ -373,3 +373,59 @@ fn assets_replaced_while_following_and_a_broken_replacement_is_kept_out() {
     assert!(stderr.contains("still using the version loaded before"), "{stderr}");
     let _ = watchdog.join();
 }
+
+/// Zeek's http.log of the same capture names the host of every HTTP request in its
+/// Host header; the names passive DNS adds to those flows (from the capture's own DNS
+/// answers, read by `capture --emit dns`) must be that host, and every flow to an
+/// address a DNS answer in the capture gave must have it.
+#[test]
+fn passive_dns_names_flows_as_the_http_host_header_does() {
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/zeek-wikipedia.pcap");
+    let captured = metron().args(["capture", "-q", "--emit", "flows,dns", "-r"]).arg(&pcap).output().unwrap();
+    assert!(captured.status.success());
+    let out = metron().args(["enrich", "--passive-dns"]).write_stdin(captured.stdout).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = lines(&out.stdout);
+    let http = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pcaps/zeek-wikipedia.pcap.http.log"),
+    )
+    .unwrap();
+    let mut checked = 0;
+    for row in http.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = row.split('\t').collect();
+        let (orig_p, resp_h, host) = (f[3], f[4], f[8]);
+        let flow = events
+            .iter()
+            .find(|e| {
+                e["source.type"] == "metron.flow"
+                    && e["ip_src_port"].as_u64() == orig_p.parse().ok()
+                    && e["ip_dst_addr"] == resp_h
+            })
+            .unwrap_or_else(|| panic!("no flow for {row}"));
+        let names = &flow["enrichments.dns.ip_dst_addr.names"];
+        if resp_h == "208.80.152.118" {
+            // bits.wikimedia.org was resolved before the capture began.
+            assert!(names.is_null(), "{flow}");
+            continue;
+        }
+        assert_eq!(names, &serde_json::json!([host]), "{flow}");
+        checked += 1;
+    }
+    assert_eq!(checked, 13);
+    // The same from Zeek's own logs of the capture, dns.log before conn.log.
+    let logs: [String; 2] = ["pcaps/zeek-wikipedia.pcap.dns.log", "pcaps/zeek-wikipedia.pcap.conn.log"]
+        .map(|f| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(f)).unwrap());
+    // (Zeek's test baselines hide each line's ts: the capture's first second stands in.)
+    let logs = logs.join("").replace("XXXXXXXXXX.XXXXXX", "1300475167.096535");
+    let parsed = metron().args(["parse", "-f", "zeek"]).write_stdin(logs).output().unwrap();
+    let out = metron().args(["enrich", "--passive-dns"]).write_stdin(parsed.stdout).output().unwrap();
+    let named: Vec<Value> = lines(&out.stdout)
+        .into_iter()
+        .filter(|e| e["source.type"] == "zeek.conn" && e["ip_dst_addr"] == "208.80.152.3")
+        .map(|e| e["enrichments.dns.ip_dst_addr.names"].clone())
+        .collect();
+    assert!(!named.is_empty());
+    assert!(named.iter().all(|n| n == &serde_json::json!(["upload.wikimedia.org"])), "{named:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DNS answers learned"), "{stderr}");
+}

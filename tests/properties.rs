@@ -63,7 +63,7 @@ proptest! {
 fn capture_bytes(bytes: &[u8]) -> u64 {
     use metron::capture::{run_bytes, CaptureSettings, Emit};
     let mut total = 0;
-    for emit in [Emit::Flows, Emit::Packets] {
+    for emit in [Emit::FLOWS, Emit::PACKETS] {
         let settings = CaptureSettings { emit, ..CaptureSettings::default() };
         let mut out = metron::io::Output::from_writer(Box::new(std::io::sink()));
         if let Ok(stats) = run_bytes(&settings, bytes, &mut out) {

@@ -230,6 +230,7 @@ fn demo_chain(dir: &Path) -> Result<Vec<Box<dyn crate::stage::Stage>>, Box<dyn s
         geoip: Some(write("GeoIP2-City-Test.mmdb", GEOIP_CITY)?),
         asn: Some(write("GeoLite2-ASN-Test.mmdb", GEOIP_ASN)?),
         internal: vec!["10.0.0.0/8".into(), "172.16.0.0/12".into(), "192.168.0.0/16".into()],
+        passive_dns: true,
         ..EnrichConfig::default()
     }
     .build()?;
@@ -260,9 +261,10 @@ fn print_enrich_and_label(total: usize, events: &[Event]) {
         .iter()
         .filter(|e| e.iter().any(|(k, v)| k.starts_with("enrichments.network.") && v.as_bool() == Some(true)))
         .count();
+    let named = events.iter().filter(|e| has_prefix(e, "enrichments.dns.")).count();
     let hits: Vec<&Event> = events.iter().filter(|e| has_prefix(e, "threatintels.")).collect();
     println!(
-        "  enrich  {total} events: {internal} with an internal address, {located} with a location (MaxMind's test databases know few addresses)"
+        "  enrich  {total} events: {internal} with an internal address, {located} with a location (MaxMind's test databases know few addresses), {named} with a name from an earlier DNS answer"
     );
     println!("  label   {} events hit intel (abuse.ch Feodo list + a demo list)", hits.len());
     let score = |e: &Event| e.get("threat.triage.score").and_then(|v| v.as_f64()).unwrap_or(-1.0);

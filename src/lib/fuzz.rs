@@ -55,9 +55,10 @@ pub fn pcap(data: &[u8]) {
     let _ = read_packets(Box::new(Cursor::new(data.to_vec())), |_| Next::Continue);
 }
 
-/// The packet decoder, the defragmenter and the flow table: the first byte picks a
-/// link type, the rest is frames (each a 2-byte length and its bytes), wrapped in a
-/// pcap with increasing times and captured in a small table.
+/// The packet decoder, the defragmenter, the flow table, the DNS transactions, and the
+/// TCP reassembly with the HTTP, TLS and SSH parsers (`--emit flows,dns,http,tls,ssh`):
+/// the first byte picks a link type, the rest is frames (each a 2-byte length and its
+/// bytes), wrapped in a pcap with increasing times and captured in small tables.
 pub fn packets(data: &[u8]) {
     const LINKTYPES: [u32; 6] = [1, 113, 276, 101, 0, 12];
     let Some((&pick, mut rest)) = data.split_first() else { return };
@@ -80,8 +81,21 @@ pub fn packets(data: &[u8]) {
         pcap.extend_from_slice(frame);
     }
     let settings = crate::capture::CaptureSettings {
+        emit: crate::capture::Emit {
+            flows: true,
+            packets: false,
+            dns: true,
+            apps: crate::capture::tcp::Apps { http: true, tls: true, ssh: true },
+        },
         table: crate::capture::flow::TableSettings { max_flows: 64, ..Default::default() },
         max_fragmented: 16,
+        dns: crate::capture::dns::DnsSettings { max_conns: 16, max_pending: 4, ..Default::default() },
+        tcp: crate::capture::tcp::TcpSettings {
+            max_conns: 16,
+            flow_buffer: 4096,
+            total_buffer: 16 * 1024,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let mut out = Output::from_writer(Box::new(std::io::sink()));

@@ -133,10 +133,31 @@ at the end of input. IPv4 and IPv6 fragments are reassembled (bounded: 10,000 da
 30 s). With --write, flow records also carry packet_files and packet_pos: the byte offset
 of each packet's record, which `metron extract --flow-from` reads directly.
 
+DNS records (--emit dns; with flows: --emit flows,dns) have source.type metron.dns: one
+per query and its reply, with Zeek's dns.log fields (trans_id, rtt, query, qclass_name,
+qtype_name, rcode_name, AA, TC, RD, RA, Z, answers, TTLs, rejected, opcode_name) and
+rules, and the community_id of their flow. Queries without replies and replies without
+queries are written too (after 1m idle, or at the end). UDP ports 53, 5353 and 5355.
+
+HTTP, TLS and SSH records (--emit http,tls,ssh) come from TCP streams put back in order
+(out-of-order segments wait, retransmitted bytes count once, holes are skipped and counted
+in missed_bytes; bounded by --reassembly-flow and --reassembly-total); the protocol is
+told by content, on any port. metron.http: one per request with Zeek's http.log fields
+(method, host, uri, referrer, version, user_agent, request_body_len, response_body_len,
+status_code, status_msg, resp_mime_types from Content-Type), pipelined requests each
+matched to their response. metron.tls: version, cipher, curve, server_name,
+next_protocol, resumed, established, ja3, ja3s, ja4, and for TLS 1.2 and older the server
+certificate's subject, issuer, not_valid_before, not_valid_after, san_dns, fingerprint
+(SHA-256) and cert_chain_fps. metron.ssh: client and server banners, the agreed
+algorithms, hassh and hasshServer. Each carries the 5-tuple and community_id of its flow.
+
 Examples:
   metron capture -r trace.pcap                          # flows as NDJSON
   metron capture -r day1.pcapng.zst day2.pcap.gz -o flows.ndjson.zst
   metron capture -r trace.pcap --emit packets | jq -c 'select(.ip_dst_port == 53)'
+  metron capture -r trace.pcap --emit dns | jq -r 'select(.rcode_name == \"NXDOMAIN\") | .query'
+  metron capture -r trace.pcap --emit flows,dns,http,tls,ssh | metron enrich --passive-dns
+  metron capture -r trace.pcap --emit tls | jq -r '[.server_name, .ja4] | @tsv' | sort | uniq -c
   metron capture -r big.pcap --write store/ --rotate-size 256M --compress
   sudo metron capture -i eth0 -f 'tcp port 443' --write store/ | metron enrich ...
   metron capture --list-interfaces
@@ -211,6 +232,8 @@ Adds, for each address field (ip_src_addr and ip_dst_addr unless --ip-fields say
   enrichments.asn.<field>.{number,organization}
   enrichments.host.<field>.<column>      from the --assets row of the most specific network
   enrichments.network.<field>.internal   true or false, with --internal
+  enrichments.dns.<field>.names          with --passive-dns: the names earlier DNS answers
+                                         in the stream gave the address, newest first
 and for each --table NAME=FILE:FIELD, enrichments.<NAME>.<FIELD>.<column>.
 Private, loopback, link-local, multicast and reserved addresses get no GeoIP or ASN.
 
@@ -219,12 +242,18 @@ Examples:
   metron enrich --assets assets.csv --internal 10.0.0.0/8,192.168.0.0/16 events.ndjson
   metron enrich --table users=users.csv:user --table domains=domains.csv:query dns.ndjson
   metron parse -F /opt/zeek/logs/current | metron enrich --geoip City.mmdb --assets assets.csv
+  metron capture -r trace.pcap --emit flows,dns | metron enrich --passive-dns
+  cat dns.log conn.log | metron parse | metron enrich --passive-dns --passive-dns-ttl 1h
 
 Assets and tables are CSV with a header line (or NDJSON, one object per line); the
 asset key column is named ip or cidr, a table's key column is named like its field (or
 key, or comes first). Every file is watched: a changed file is loaded again between two
 events, and a broken replacement is reported while the loaded version stays. An .mmdb
 is read into memory (not mapped), so a file rewritten in place cannot crash a long run.
+Passive DNS learns from the answers as they pass (Zeek's and metron's query and answers,
+Suricata's dns.rrname with dns.rdata, dns.answers or dns.grouped), in the events' own
+time: a name is forgotten after --passive-dns-ttl without a new answer, and at most
+--passive-dns-size addresses (4 names each) are kept.
 All of it can be set in [enrich] of metron.toml; flags override it.";
 
 const ALERT_EXAMPLES: &str = "\
@@ -355,6 +384,10 @@ pub struct StageIo {
 pub enum EmitChoice {
     Flows,
     Packets,
+    Dns,
+    Http,
+    Tls,
+    Ssh,
 }
 
 #[derive(Debug, Args)]
@@ -395,9 +428,20 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DURATION")]
     pub stats_interval: Option<String>,
 
-    /// Write flow records or one record per packet [default: flows].
-    #[arg(long, value_enum)]
-    pub emit: Option<EmitChoice>,
+    /// Records to write, one or several: flows, packets (one per packet), dns (one per DNS
+    /// transaction), http (one per request), tls and ssh (one per connection) [default: flows].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KINDS")]
+    pub emit: Vec<EmitChoice>,
+
+    /// Bytes one direction of a TCP connection holds waiting for a missing segment before
+    /// the hole is skipped (http, tls, ssh) [default: 256K].
+    #[arg(long, value_name = "SIZE")]
+    pub reassembly_flow: Option<String>,
+
+    /// Bytes all TCP connections together hold waiting; past it segments are dropped and
+    /// counted [default: 256M].
+    #[arg(long, value_name = "SIZE")]
+    pub reassembly_total: Option<String>,
 
     /// Flows held open at once; when full, the flow due soonest is written early, marked evicted [default: 1000000].
     #[arg(long, value_name = "N")]
@@ -636,6 +680,20 @@ pub struct EnrichArgs {
     /// Addresses whose GeoIP and ASN results are cached; 0 turns the cache off [default: 65536].
     #[arg(long, value_name = "N")]
     pub cache_size: Option<usize>,
+
+    /// Passive DNS: learn which names the stream's own DNS answers (Zeek dns, Suricata
+    /// dns, `capture --emit dns`) gave each address, and add them to later events as
+    /// enrichments.dns.<field>.names.
+    #[arg(long)]
+    pub passive_dns: bool,
+
+    /// Addresses passive DNS remembers; the least recently used goes [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub passive_dns_size: Option<usize>,
+
+    /// How long passive DNS keeps a name after its answer, in event time [default: 24h].
+    #[arg(long, value_name = "DURATION")]
+    pub passive_dns_ttl: Option<String>,
 
     #[command(flatten)]
     pub io: StageIo,

@@ -43,6 +43,27 @@ pub struct Decoded {
     pub payload_len: u32,
     pub vlan: Option<u16>,
     pub inner_vlan: Option<u16>,
+    /// Where the layer 4 header starts in the bytes it was read from (the frame, or a
+    /// reassembled datagram's payload), and its length: see [`app_payload`].
+    pub l4_off: u32,
+    pub l4_hdr: u16,
+    /// TCP sequence number.
+    pub tcp_seq: u32,
+}
+
+/// The application bytes of a decoded packet (UDP and TCP payload) within `bytes`,
+/// the buffer it was decoded from: as many as were captured, never past the length
+/// the headers give.
+pub fn app_payload<'a>(d: &Decoded, bytes: &'a [u8]) -> &'a [u8] {
+    let start = (d.l4_off as usize).saturating_add(usize::from(d.l4_hdr));
+    let end = start.saturating_add(d.payload_len as usize).min(bytes.len());
+    bytes.get(start..end).unwrap_or_default()
+}
+
+/// Where `part` (a slice of `whole`) starts in `whole`.
+fn offset_in(whole: &[u8], part: &[u8]) -> u32 {
+    let at = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    at.min(whole.len()) as u32
 }
 
 /// A piece of a fragmented IP datagram.
@@ -120,6 +141,9 @@ fn ethernet_ipv4(data: &[u8]) -> Option<Decoded> {
         payload_len: 0,
         vlan: vlans[0],
         inner_vlan: vlans[1],
+        l4_off: (off + 2 + ihl) as u32,
+        l4_hdr: 0,
+        tcp_seq: 0,
     };
     let l4 = &ip[ihl..ip.len().min(usize::from(total))];
     layer4(&mut d, l4, u32::from(total) - ihl as u32);
@@ -135,8 +159,8 @@ pub fn decode_sliced(linktype: i32, data: &[u8]) -> Packet<'_> {
     let vlans = sliced.vlan_ids();
     let vlans = (vlans.first().map(|v| v.value()), vlans.get(1).map(|v| v.value()));
     match &sliced.net {
-        Some(LaxNetSlice::Ipv4(v4)) => ipv4(v4, data.len(), vlans),
-        Some(LaxNetSlice::Ipv6(v6)) => ipv6(v6, data.len(), vlans),
+        Some(LaxNetSlice::Ipv4(v4)) => ipv4(v4, data, vlans),
+        Some(LaxNetSlice::Ipv6(v6)) => ipv6(v6, data, vlans),
         Some(LaxNetSlice::Arp(_)) => Packet::NotIp,
         None => match &sliced.stop_err {
             Some((err, _)) if is_ip_ether_type(&sliced) => Packet::Malformed(err.to_string()),
@@ -203,11 +227,15 @@ impl Decoded {
             payload_len: 0,
             vlan,
             inner_vlan,
+            l4_off: 0,
+            l4_hdr: 0,
+            tcp_seq: 0,
         }
     }
 }
 
-fn ipv4<'a>(v4: &etherparse::LaxIpv4Slice<'a>, frame_len: usize, vlans: (Option<u16>, Option<u16>)) -> Packet<'a> {
+fn ipv4<'a>(v4: &etherparse::LaxIpv4Slice<'a>, frame: &[u8], vlans: (Option<u16>, Option<u16>)) -> Packet<'a> {
+    let frame_len = frame.len();
     let h = v4.header();
     let header_len = h.slice().len() as u32;
     let total = u32::from(h.total_len());
@@ -227,11 +255,13 @@ fn ipv4<'a>(v4: &etherparse::LaxIpv4Slice<'a>, frame_len: usize, vlans: (Option<
         };
         return Packet::Fragment(d, frag);
     }
+    d.l4_off = offset_in(frame, payload.payload);
     layer4(&mut d, payload.payload, declared);
     Packet::Ip(d)
 }
 
-fn ipv6<'a>(v6: &etherparse::LaxIpv6Slice<'a>, frame_len: usize, vlans: (Option<u16>, Option<u16>)) -> Packet<'a> {
+fn ipv6<'a>(v6: &etherparse::LaxIpv6Slice<'a>, frame: &[u8], vlans: (Option<u16>, Option<u16>)) -> Packet<'a> {
+    let frame_len = frame.len();
     let h = v6.header();
     let declared_payload = u32::from(h.payload_length());
     let ip_len = if declared_payload == 0 { (frame_len as u32).max(40) } else { 40 + declared_payload };
@@ -240,6 +270,7 @@ fn ipv6<'a>(v6: &etherparse::LaxIpv6Slice<'a>, frame_len: usize, vlans: (Option<
     d.proto = payload.ip_number.0;
     let declared = (ip_len - 40).saturating_sub(v6.extensions().slice().len() as u32);
     if !payload.fragmented {
+        d.l4_off = offset_in(frame, payload.payload);
         layer4(&mut d, payload.payload, declared);
         return Packet::Ip(d);
     }
@@ -286,7 +317,9 @@ pub fn layer4(d: &mut Decoded, l4: &[u8], declared: u32) {
             match (l4.get(12), l4.get(13)) {
                 (Some(off), Some(flags)) => {
                     d.tcp_flags = *flags;
-                    d.payload_len = declared.saturating_sub(u32::from(off >> 4) * 4);
+                    d.tcp_seq = l4.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                    d.l4_hdr = u16::from(off >> 4) * 4;
+                    d.payload_len = declared.saturating_sub(u32::from(d.l4_hdr));
                 }
                 _ => {
                     d.has_ports = false;
@@ -296,6 +329,7 @@ pub fn layer4(d: &mut Decoded, l4: &[u8], declared: u32) {
         }
         17 | 136 => {
             ports(d);
+            d.l4_hdr = 8;
             d.payload_len = declared.saturating_sub(8);
         }
         132 => {
@@ -356,7 +390,7 @@ mod tests {
         assert_eq!((d.proto, d.sport, d.dport, d.payload_len, d.ip_len), (17, 53, 5353, 3, 40 + 8 + 3));
         let mut null = 30u32.to_le_bytes().to_vec();
         null.extend_from_slice(&raw);
-        assert_eq!(decode(linktype::NULL, &null), Packet::Ip(d));
+        assert_eq!(decode(linktype::NULL, &null), Packet::Ip(Decoded { l4_off: d.l4_off + 4, ..d }));
     }
 
     #[test]
@@ -367,15 +401,17 @@ mod tests {
         // SLL: packet type, ARPHRD, address length, 8 address bytes, protocol.
         let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00];
         sll.extend_from_slice(&ip);
-        assert_eq!(decode(linktype::LINUX_SLL, &sll), Packet::Ip(want));
+        // The same, but for where the layer 4 header is in the frame.
+        let at = |off: u32| Packet::Ip(Decoded { l4_off: want.l4_off + off, ..want });
+        assert_eq!(decode(linktype::LINUX_SLL, &sll), at(16));
         // SLL2: protocol, reserved, interface index, ARPHRD, packet type, address length, 8 address bytes.
         let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0];
         sll2.extend_from_slice(&ip);
-        assert_eq!(decode(linktype::LINUX_SLL2, &sll2), Packet::Ip(want));
+        assert_eq!(decode(linktype::LINUX_SLL2, &sll2), at(20));
         // BSD loopback in network byte order (LINKTYPE_LOOP), and an unknown family.
         let mut lo = 2u32.to_be_bytes().to_vec();
         lo.extend_from_slice(&ip);
-        assert_eq!(decode(linktype::LOOP, &lo), Packet::Ip(want));
+        assert_eq!(decode(linktype::LOOP, &lo), at(4));
         assert_eq!(decode(linktype::NULL, &[7, 0, 0, 0, 1, 2]), Packet::NotIp);
     }
 

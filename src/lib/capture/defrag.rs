@@ -35,6 +35,9 @@ struct Pending {
 pub struct Datagram {
     pub decoded: Decoded,
     pub members: Vec<Seen>,
+    /// A whole datagram's layer 4 bytes (what `decoded.l4_off` points into); empty
+    /// for one given up on.
+    pub l4: Vec<u8>,
 }
 
 /// Counts for the summary.
@@ -155,16 +158,19 @@ impl Defrag {
 fn finish(p: Pending, complete: bool) -> Datagram {
     let mut decoded = p.decoded;
     decoded.ip_len = p.members.iter().fold(0u32, |total, m| total.saturating_add(m.ip_len));
+    decoded.l4_off = 0;
+    let mut l4 = Vec::new();
     if complete {
         if let Some(buf) = p.buf {
             let (data, _) = buf.take_bufs();
             let len = data.len() as u32;
             layer4(&mut decoded, &data, len);
+            l4 = data;
         }
     } else if let Some(first) = &p.first {
         // Ports from the first fragment; the payload length is not known.
         layer4(&mut decoded, first, first.len() as u32);
         decoded.payload_len = 0;
     }
-    Datagram { decoded, members: p.members }
+    Datagram { decoded, members: p.members, l4 }
 }

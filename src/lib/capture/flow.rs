@@ -87,7 +87,7 @@ impl EndReason {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct Key {
+pub(super) struct Key {
     lo: IpAddr,
     hi: IpAddr,
     lo_port: u16,
@@ -195,7 +195,9 @@ fn counterpart(proto: u8, t: u16) -> Option<u16> {
     })
 }
 
-fn key_of(d: &Decoded) -> (Key, bool) {
+/// The flow a packet belongs to (both directions alike), and whether its source is
+/// the key's `lo` side.
+pub(super) fn key_of(d: &Decoded) -> (Key, bool) {
     let (sport, dport) = if d.has_ports { (d.sport, d.dport) } else { (0, 0) };
     let k = |lo: IpAddr, hi: IpAddr, lo_port, hi_port| Key {
         lo,
@@ -558,6 +560,7 @@ pub fn flag_letters(flags: u8) -> String {
 
 /// What flow and packet records share: addresses, ports (type and code for ICMP),
 /// protocol, VLAN ids, and the Community ID.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Tuple {
     pub src: IpAddr,
     pub dst: IpAddr,
@@ -568,6 +571,18 @@ pub(super) struct Tuple {
 }
 
 impl Tuple {
+    /// A packet's own addresses and ports, its source as source.
+    pub fn of(d: &Decoded) -> Tuple {
+        Tuple {
+            src: d.src,
+            dst: d.dst,
+            proto: d.proto,
+            ports: d.has_ports.then_some((d.sport, d.dport)),
+            vlan: d.vlan,
+            inner_vlan: d.inner_vlan,
+        }
+    }
+
     pub fn put(&self, put: &mut impl FnMut(&str, Value)) {
         put(fields::IP_SRC_ADDR, Value::from(self.src.to_string()));
         put(fields::IP_DST_ADDR, Value::from(self.dst.to_string()));
@@ -656,6 +671,9 @@ mod tests {
             payload_len: payload,
             vlan: None,
             inner_vlan: None,
+            l4_off: 0,
+            l4_hdr: 20,
+            tcp_seq: 0,
         }
     }
 

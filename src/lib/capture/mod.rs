@@ -10,19 +10,25 @@
 
 pub mod decode;
 mod defrag;
+pub mod dns;
 pub mod extract;
 pub mod flow;
+mod http;
+mod idle;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod reader;
+mod ssh;
 pub mod synth;
+pub mod tcp;
+mod tls;
 pub mod writer;
 
 use crate::driver::{self, Feed, Outcome, Outputs, Processor, RunError, Source};
 use crate::error::{error_record, ErrorType};
 use crate::event::{event_with_capacity, fields, new_guid, Event};
 use crate::io::{self, InputSpec, Output};
-use decode::{decode, Decoded, Packet};
+use decode::{app_payload, decode, Decoded, Packet};
 use defrag::{Datagram, Defrag};
 use flow::{Finished, FlowTable, Seen, TableSettings};
 use reader::{read_packets, Next, RawPacket};
@@ -30,14 +36,49 @@ use serde_json::Value;
 use std::path::PathBuf;
 use writer::{PcapWriter, WriteSettings};
 
-/// What `metron capture` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Emit {
+/// What `metron capture` writes: any of these, in one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Emit {
     /// Bidirectional flow records (`source.type` = `metron.flow`).
-    #[default]
-    Flows,
+    pub flows: bool,
     /// One record per packet (`source.type` = `metron.packet`).
-    Packets,
+    pub packets: bool,
+    /// One record per DNS transaction (`source.type` = `metron.dns`).
+    pub dns: bool,
+    /// Application records from reassembled TCP streams: `metron.http`,
+    /// `metron.tls`, `metron.ssh`.
+    pub apps: tcp::Apps,
+}
+
+impl Emit {
+    pub const NONE: Emit = Emit { flows: false, packets: false, dns: false, apps: tcp::Apps::NONE };
+    pub const FLOWS: Emit = Emit { flows: true, ..Emit::NONE };
+    pub const PACKETS: Emit = Emit { packets: true, ..Emit::NONE };
+    /// The names `--emit` and `[capture] emit` take.
+    pub const NAMES: [&'static str; 6] = ["flows", "packets", "dns", "http", "tls", "ssh"];
+
+    /// `flows,dns`: names separated by commas.
+    pub fn parse(list: &str) -> Result<Emit, String> {
+        let mut emit = Emit::NONE;
+        for name in list.split(',').map(str::trim) {
+            match name {
+                "flows" => emit.flows = true,
+                "packets" => emit.packets = true,
+                "dns" => emit.dns = true,
+                "http" => emit.apps.http = true,
+                "tls" => emit.apps.tls = true,
+                "ssh" => emit.apps.ssh = true,
+                _ => return Err(format!("{name:?} is not a record kind: use {}", Emit::NAMES.join(", "))),
+            }
+        }
+        Ok(emit)
+    }
+}
+
+impl Default for Emit {
+    fn default() -> Emit {
+        Emit::FLOWS
+    }
 }
 
 /// `[capture]` in `metron.toml`; the flags of `metron capture` override it. Durations
@@ -45,8 +86,12 @@ pub enum Emit {
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureConfig {
-    /// `flows` (default) or `packets`.
+    /// `flows` (default), `packets`, `dns`, `http`, `tls`, `ssh`, or several: `flows,dns,tls`.
     pub emit: Option<String>,
+    /// Bytes one direction of a TCP connection may hold waiting for a hole to fill,
+    /// and all connections together (`256K`, `256M`).
+    pub reassembly_flow: Option<String>,
+    pub reassembly_total: Option<String>,
     pub max_flows: Option<usize>,
     pub tcp_timeout: Option<String>,
     pub udp_timeout: Option<String>,
@@ -70,8 +115,8 @@ impl CaptureConfig {
     /// Every problem in the section, each naming its key.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if let Some(e) = self.emit.as_deref().filter(|e| !matches!(*e, "flows" | "packets")) {
-            problems.push(format!("emit = {e:?}: use flows or packets"));
+        if let Some(Err(e)) = self.emit.as_deref().map(Emit::parse) {
+            problems.push(format!("emit: {e}"));
         }
         if self.max_flows == Some(0) {
             problems.push("max_flows must be at least 1".into());
@@ -88,8 +133,15 @@ impl CaptureConfig {
                 problems.push(format!("{key}: {e}"));
             }
         }
-        if let Some(Err(e)) = self.rotate_size.as_deref().map(crate::io::parse_size) {
-            problems.push(format!("rotate_size: {e}"));
+        let sizes = [
+            ("rotate_size", &self.rotate_size),
+            ("reassembly_flow", &self.reassembly_flow),
+            ("reassembly_total", &self.reassembly_total),
+        ];
+        for (key, value) in sizes {
+            if let Some(Err(e)) = value.as_deref().map(crate::io::parse_size) {
+                problems.push(format!("{key}: {e}"));
+            }
         }
         if self.snaplen.is_some_and(|s| s <= 0) {
             problems.push("snaplen must be at least 1".into());
@@ -108,16 +160,20 @@ pub struct CaptureSettings {
     pub max_fragmented: usize,
     /// How long a fragmented datagram waits for its pieces (Linux's ipfrag_time: 30 s).
     pub fragment_timeout_ns: i64,
+    pub dns: dns::DnsSettings,
+    pub tcp: tcp::TcpSettings,
 }
 
 impl Default for CaptureSettings {
     fn default() -> CaptureSettings {
         CaptureSettings {
-            emit: Emit::Flows,
+            emit: Emit::FLOWS,
             table: TableSettings::default(),
             write: None,
             max_fragmented: 10_000,
             fragment_timeout_ns: 30_000_000_000,
+            dns: dns::DnsSettings::default(),
+            tcp: tcp::TcpSettings::default(),
         }
     }
 }
@@ -138,8 +194,10 @@ pub struct CaptureStats {
     pub unknown_link: u64,
     /// Frames whose headers could not be read: each an error record.
     pub malformed: u64,
-    /// Records written (flows or packets).
+    /// Flow and packet records written.
     pub records: u64,
+    pub dns: dns::DnsStats,
+    pub tcp: tcp::TcpStats,
     pub flows_evicted: u64,
     pub fragments: u64,
     pub reassembled: u64,
@@ -158,6 +216,8 @@ impl CaptureStats {
 pub struct Engine {
     emit: Emit,
     table: FlowTable,
+    dns: Option<dns::DnsTracker>,
+    streams: Option<tcp::Streams>,
     defrag: Defrag,
     writer: Option<PcapWriter>,
     stats: CaptureStats,
@@ -176,6 +236,8 @@ impl Engine {
         Ok(Engine {
             emit: settings.emit,
             table: FlowTable::new(settings.table),
+            dns: settings.emit.dns.then(|| dns::DnsTracker::new(settings.dns)),
+            streams: settings.emit.apps.any().then(|| tcp::Streams::new(settings.tcp, settings.emit.apps)),
             defrag: Defrag::new(settings.max_fragmented, settings.fragment_timeout_ns),
             writer,
             stats: CaptureStats::default(),
@@ -204,7 +266,7 @@ impl Engine {
             Packet::Ip(d) => {
                 self.stats.ip += 1;
                 seen.ip_len = d.ip_len;
-                self.deliver(&d, &[seen], out);
+                self.deliver(&d, &[seen], pkt.data, out);
             }
             Packet::Fragment(d, frag) => {
                 self.stats.ip += 1;
@@ -212,7 +274,7 @@ impl Engine {
                 let mut done = std::mem::take(&mut self.datagrams);
                 self.defrag.add(d, frag, seen, &mut done);
                 for dg in done.drain(..) {
-                    self.deliver(&dg.decoded, &dg.members, out);
+                    self.deliver(&dg.decoded, &dg.members, &dg.l4, out);
                 }
                 self.datagrams = done;
             }
@@ -239,25 +301,43 @@ impl Engine {
             let mut done = std::mem::take(&mut self.datagrams);
             self.defrag.expire(pkt.ts_ns, &mut done);
             for dg in done.drain(..) {
-                self.deliver(&dg.decoded, &dg.members, out);
+                self.deliver(&dg.decoded, &dg.members, &dg.l4, out);
             }
             self.datagrams = done;
         }
         Ok(())
     }
 
-    fn deliver(&mut self, d: &Decoded, seen: &[Seen], out: &mut Vec<Event>) {
-        match self.emit {
-            Emit::Flows => {
-                self.table.add(d, seen, &mut self.finished);
-                self.drain_flows(out);
+    /// One datagram (one packet, or the fragments of one) to the records asked for;
+    /// `bytes` is what `d` was decoded from.
+    fn deliver(&mut self, d: &Decoded, seen: &[Seen], bytes: &[u8], out: &mut Vec<Event>) {
+        if self.emit.flows {
+            self.table.add(d, seen, &mut self.finished);
+            self.drain_flows(out);
+        }
+        if self.emit.packets {
+            for (i, s) in seen.iter().enumerate() {
+                let e = packet_record(d, s, i == 0, self.writer.as_ref());
+                out.push(e);
+                self.stats.records += 1;
             }
-            Emit::Packets => {
-                for (i, s) in seen.iter().enumerate() {
-                    let e = packet_record(d, s, i == 0, self.writer.as_ref());
-                    out.push(e);
-                    self.stats.records += 1;
-                }
+        }
+        // A datagram is there when its last fragment is (Zeek's times, too).
+        let Some(ts_ns) = seen.iter().map(|s| s.ts_ns).max() else { return };
+        if let Some(tracker) = &mut self.dns {
+            // (A datagram given up on has no payload to read.)
+            let payload = app_payload(d, bytes);
+            if dns::is_dns(d) && !payload.is_empty() {
+                tracker.add(d, ts_ns, payload, out);
+            } else {
+                tracker.expire(ts_ns, out);
+            }
+        }
+        if let Some(streams) = &mut self.streams {
+            if d.proto == 6 {
+                streams.add(d, ts_ns, app_payload(d, bytes), out);
+            } else {
+                streams.expire(ts_ns, out);
             }
         }
     }
@@ -276,6 +356,12 @@ impl Engine {
     pub fn advance_clock(&mut self, now_ns: i64, out: &mut Vec<Event>) -> std::io::Result<()> {
         self.table.advance(now_ns, &mut self.finished);
         self.drain_flows(out);
+        if let Some(tracker) = &mut self.dns {
+            tracker.expire(now_ns, out);
+        }
+        if let Some(streams) = &mut self.streams {
+            streams.expire(now_ns, out);
+        }
         if let Some(w) = &mut self.writer {
             w.flush()?;
         }
@@ -288,6 +374,12 @@ impl Engine {
         s.fragments = self.defrag.stats.fragments;
         s.reassembled = self.defrag.stats.reassembled;
         s.incomplete_datagrams = self.defrag.stats.incomplete;
+        if let Some(tracker) = &self.dns {
+            s.dns = tracker.stats;
+        }
+        if let Some(streams) = &self.streams {
+            s.tcp = streams.stats;
+        }
         if let Some(w) = &self.writer {
             s.written_packets = w.packets;
             s.written_files = w.files() as u64;
@@ -337,14 +429,7 @@ fn packet_record(d: &Decoded, s: &Seen, first: bool, w: Option<&PcapWriter>) -> 
     put(fields::TIMESTAMP, Value::from(s.ts_ns.div_euclid(1_000_000)));
     put("timestamp_us", Value::from(s.ts_ns.div_euclid(1000)));
     put("packet", Value::from(s.number));
-    let tuple = flow::Tuple {
-        src: d.src,
-        dst: d.dst,
-        proto: d.proto,
-        ports: d.has_ports.then_some((d.sport, d.dport)),
-        vlan: d.vlan,
-        inner_vlan: d.inner_vlan,
-    };
+    let tuple = flow::Tuple::of(d);
     tuple.put(&mut put);
     put("ip_bytes", Value::from(s.ip_len));
     put("bytes", Value::from(if first { d.payload_len } else { 0 }));
@@ -374,9 +459,52 @@ pub fn summary(s: &CaptureStats, emit: Emit) -> String {
         t(s.not_ip + s.unknown_link),
         t(s.malformed + s.file_errors),
     );
-    match emit {
-        Emit::Flows => line.push_str(&format!("; {} flows ({} evicted early)", t(s.records), t(s.flows_evicted))),
-        Emit::Packets => line.push_str(&format!("; {} packet records", t(s.records))),
+    if emit.flows && !emit.packets {
+        line.push_str(&format!("; {} flows ({} evicted early)", t(s.records), t(s.flows_evicted)));
+    } else if emit.packets && !emit.flows {
+        line.push_str(&format!("; {} packet records", t(s.records)));
+    } else if emit.flows {
+        line.push_str(&format!(
+            "; {} flow and packet records ({} flows evicted early)",
+            t(s.records),
+            t(s.flows_evicted)
+        ));
+    }
+    if emit.dns {
+        let d = &s.dns;
+        line.push_str(&format!("; {} DNS transactions from {} messages", t(d.records), t(d.messages)));
+        if d.unreadable + d.damaged > 0 {
+            line.push_str(&format!(
+                " ({} payloads on DNS ports too short for DNS, {} read only in part)",
+                t(d.unreadable),
+                t(d.damaged)
+            ));
+        }
+        if d.evicted > 0 {
+            line.push_str(&format!(" ({} 5-tuples written early: table full)", t(d.evicted)));
+        }
+    }
+    if emit.apps.any() {
+        let p = &s.tcp;
+        let mut kinds = Vec::new();
+        for (on, n, name) in
+            [(emit.apps.http, p.http, "HTTP"), (emit.apps.tls, p.tls, "TLS"), (emit.apps.ssh, p.ssh, "SSH")]
+        {
+            if on {
+                kinds.push(format!("{} {name}", t(n)));
+            }
+        }
+        line.push_str(&format!("; {} records from {} TCP streams", kinds.join(", "), t(p.conns)));
+        if p.missed_bytes + p.dropped_bytes + p.evicted + p.unparsed > 0 {
+            line.push_str(&format!(
+                " ({} bytes missed in holes, {} dropped over the reassembly limit, {} streams closed early: table full, \
+                 {} given up as not their protocol)",
+                t(p.missed_bytes),
+                t(p.dropped_bytes),
+                t(p.evicted),
+                t(p.unparsed)
+            ));
+        }
     }
     if s.unknown_link > 0 {
         line.push_str(&format!("; {} packets of unknown link types", t(s.unknown_link)));
@@ -417,9 +545,15 @@ impl Processor for Engine {
         let mut done = std::mem::take(&mut self.datagrams);
         self.defrag.flush(&mut done);
         for dg in done.drain(..) {
-            self.deliver(&dg.decoded, &dg.members, &mut out);
+            self.deliver(&dg.decoded, &dg.members, &dg.l4, &mut out);
         }
         self.drain_flows(&mut out);
+        if let Some(tracker) = &mut self.dns {
+            tracker.flush(&mut out);
+        }
+        if let Some(streams) = &mut self.streams {
+            streams.flush(&mut out);
+        }
         write(&mut out)?;
         let (writer, stats) = (&self.writer, &mut self.stats);
         self.table.flush_with(1024, |chunk| {

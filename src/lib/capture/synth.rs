@@ -110,6 +110,7 @@ pub fn generate_pcap(count: u64, seed: u64, w: &mut dyn Write) -> io::Result<()>
     let mut ts = START_US;
     let mut frame = Vec::with_capacity(1600);
     let payload = [0x5au8; 1500];
+    let mut dns = Vec::with_capacity(128);
     for _ in 0..count {
         ts += rng.random_range(1..40);
         let i = rng.random_range(0..flows.len());
@@ -121,7 +122,14 @@ pub fn generate_pcap(count: u64, seed: u64, w: &mut dyn Write) -> io::Result<()>
             (f.server, f.client, f.sport, f.cport)
         };
         frame.clear();
-        build(&mut frame, src, dst, f.proto, sp, dp, step.flags, &payload[..usize::from(step.payload)]);
+        let body = if f.proto == 17 && f.sport == 53 {
+            dns.clear();
+            dns_message(&mut dns, f.cport, !step.from_client);
+            &dns[..]
+        } else {
+            &payload[..usize::from(step.payload)]
+        };
+        build(&mut frame, src, dst, f.proto, sp, dp, step.flags, body);
         let mut rec = [0u8; 16];
         rec[0..4].copy_from_slice(&((ts / 1_000_000) as u32).to_le_bytes());
         rec[4..8].copy_from_slice(&((ts % 1_000_000) as u32).to_le_bytes());
@@ -135,6 +143,30 @@ pub fn generate_pcap(count: u64, seed: u64, w: &mut dyn Write) -> io::Result<()>
         }
     }
     Ok(())
+}
+
+/// A DNS query for an A record, or its reply with a CNAME and two addresses; the
+/// name and the transaction id follow from the client's port.
+fn dns_message(out: &mut Vec<u8>, cport: u16, reply: bool) {
+    out.extend(cport.to_be_bytes());
+    out.extend(if reply { [0x81, 0x80] } else { [0x01, 0x00] });
+    out.extend([0, 1, 0, if reply { 3 } else { 0 }, 0, 0, 0, 0]);
+    let host = format!("h{}", cport % 997);
+    let domain = format!("site{}", cport % 89);
+    for label in [host.as_str(), domain.as_str(), "example"] {
+        out.push(label.len() as u8);
+        out.extend(label.as_bytes());
+    }
+    out.extend([0, 0, 1, 0, 1]);
+    if reply {
+        // CNAME to cdn.example, then two A records of that name (compressed names).
+        out.extend([0xc0, 12, 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, 3, b'c', b'd', b'n']);
+        let cdn = (out.len() - 4) as u8;
+        out.extend([0xc0, 12 + 2 + host.len() as u8 + domain.len() as u8]);
+        for last in [1u8, 2] {
+            out.extend([0xc0, cdn, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, last]);
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -7,6 +7,7 @@
 pub mod assets;
 pub mod geoip;
 pub(crate) mod line;
+pub mod passive_dns;
 pub mod tables;
 
 use crate::error::ErrorType;
@@ -17,6 +18,7 @@ use crate::stage::{Stage, StageConfig, StageError};
 use assets::Assets;
 use geoip::{DbKind, MaxMindDb, ASN_NAMES, GEO_NAMES};
 use lru::LruCache;
+use passive_dns::PassiveDns;
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -73,6 +75,14 @@ pub struct EnrichConfig {
     /// Addresses whose GeoIP and ASN results are kept (default 65,536; 0 turns the
     /// cache off).
     pub cache_size: Option<usize>,
+    /// Passive DNS: the names the stream's own DNS answers gave an address, added to
+    /// later events as `enrichments.dns.<field>.names`.
+    #[serde(default)]
+    pub passive_dns: bool,
+    /// Addresses passive DNS remembers (default 100,000; the least recently used goes).
+    pub passive_dns_size: Option<usize>,
+    /// How long a learned name is kept after its answer, in event time (default 24h).
+    pub passive_dns_ttl: Option<String>,
 }
 
 /// Everything wrong with the configuration or its files, all at once.
@@ -118,7 +128,21 @@ impl EnrichConfig {
         if self.cache_size.is_some_and(|n| n > MAX_CACHE_SIZE) {
             problems.push(format!("cache_size is at most {MAX_CACHE_SIZE}"));
         }
+        if self.passive_dns_size.is_some_and(|n| n == 0 || n > MAX_CACHE_SIZE) {
+            problems.push(format!("passive_dns_size is from 1 to {MAX_CACHE_SIZE}"));
+        }
+        if let Err(e) = self.passive_dns_ttl_ms() {
+            problems.push(format!("passive_dns_ttl: {e}"));
+        }
         problems
+    }
+
+    /// The passive DNS TTL in milliseconds.
+    fn passive_dns_ttl_ms(&self) -> Result<i64, String> {
+        match &self.passive_dns_ttl {
+            None => Ok(passive_dns::DEFAULT_TTL_MS),
+            Some(t) => crate::event::parse_duration(t).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        }
     }
 
     /// The settings problems, and a stage that would do nothing.
@@ -128,11 +152,12 @@ impl EnrichConfig {
             && self.asn.is_none()
             && self.assets.is_none()
             && self.internal.is_empty()
-            && self.tables.is_empty();
+            && self.tables.is_empty()
+            && !self.passive_dns;
         if nothing {
             problems.push(
-                "nothing to enrich with: give --geoip, --asn, --assets, --internal or --table \
-                 (or set them in [enrich] of metron.toml)"
+                "nothing to enrich with: give --geoip, --asn, --assets, --internal, --table or \
+                 --passive-dns (or set them in [enrich] of metron.toml)"
                     .into(),
             );
         }
@@ -187,7 +212,21 @@ impl StageConfig for EnrichConfig {
         for (spec, _) in &tables {
             wanted.extend(spec.fields.iter().cloned());
         }
+        let passive = self.passive_dns.then(|| {
+            // Where each field it reads is in `wanted`: a field already read for
+            // something else (a table keyed by `query`) is read once.
+            let at = passive_dns::FIELDS.map(|f| match wanted.iter().position(|w| w == f) {
+                Some(i) => i,
+                None => {
+                    wanted.push(f.to_owned());
+                    wanted.len() - 1
+                }
+            });
+            let ttl = self.passive_dns_ttl_ms().unwrap_or(passive_dns::DEFAULT_TTL_MS);
+            (PassiveDns::new(self.passive_dns_size.unwrap_or(passive_dns::DEFAULT_SIZE), ttl), at)
+        });
         Ok(EnrichStage {
+            passive,
             wanted,
             scratch: Vec::new(),
             fields: ip_fields.iter().map(|f| FieldKeys::new(f)).collect(),
@@ -306,6 +345,8 @@ pub struct EnrichStats {
     pub reloads: u64,
     /// Changed files that failed to load (the previous version stayed).
     pub failed_reloads: u64,
+    /// Address and name pairs passive DNS learned from DNS answers.
+    pub dns_answers: u64,
 }
 
 /// The output names for one address field, made once.
@@ -313,6 +354,7 @@ struct FieldKeys {
     geo: Vec<String>,
     asn: Vec<String>,
     internal: String,
+    dns: String,
 }
 
 impl FieldKeys {
@@ -321,6 +363,7 @@ impl FieldKeys {
             geo: GEO_NAMES.iter().map(|n| format!("enrichments.geo.{field}.{n}")).collect(),
             asn: ASN_NAMES.iter().map(|n| format!("enrichments.asn.{field}.{n}")).collect(),
             internal: format!("enrichments.network.{field}.internal"),
+            dns: format!("enrichments.dns.{field}.names"),
         }
     }
 }
@@ -345,6 +388,8 @@ pub struct EnrichStage {
     internal: Option<NetSet>,
     assets: Option<Watched<Assets>>,
     tables: Vec<(TableSpec, Watched<LookupTable>)>,
+    /// Reads the DNS answers of the stream, from these places in `wanted`.
+    passive: Option<(PassiveDns, [usize; passive_dns::FIELDS.len()])>,
     messages: Messages,
     stats: EnrichStats,
 }
@@ -357,7 +402,7 @@ impl EnrichStage {
     }
 
     pub fn stats(&self) -> EnrichStats {
-        self.stats
+        EnrichStats { dns_answers: self.passive.as_ref().map_or(0, |(p, _)| p.learned), ..self.stats }
     }
 
     /// Loads again every file that changed on disk.
@@ -412,6 +457,10 @@ impl EnrichStage {
 
     /// Adds every field for the values of [`EnrichStage::wanted`] in one event.
     fn enrich(&mut self, values: &[Option<Value>], out: &mut impl AddFields) {
+        if let Some((p, at)) = self.passive.as_mut() {
+            // First, so that a DNS event's own answers are known to the events after it.
+            p.learn(|i| values.get(at[i]).and_then(Option::as_ref));
+        }
         for field in 0..self.ip_fields.len() {
             let value = values.get(field).and_then(Option::as_ref);
             match address_of(value) {
@@ -450,6 +499,9 @@ impl EnrichStage {
         }
         if let Some(assets) = &self.assets {
             assets.current.enrich(field, ip, out);
+        }
+        if let Some(names) = self.passive.as_mut().and_then(|(p, _)| p.names(ip)) {
+            out.add(&self.fields[field].dns, &names);
         }
     }
 
@@ -537,12 +589,13 @@ impl Stage for EnrichStage {
     }
 
     fn summary(&self) -> Option<String> {
-        let s = &self.stats;
+        let s = &self.stats();
         let parts: Vec<String> = [
             (s.invalid_addresses, "invalid address", "invalid addresses"),
             (s.lookup_errors, "failed lookup", "failed lookups"),
             (s.reloads, "file reloaded", "files reloaded"),
             (s.failed_reloads, "broken replacement kept out", "broken replacements kept out"),
+            (s.dns_answers, "DNS answer learned", "DNS answers learned"),
         ]
         .into_iter()
         .filter(|(n, _, _)| *n > 0)

@@ -4,6 +4,7 @@ use super::Global;
 use crate::cli::{CaptureArgs, EmitChoice};
 use anyhow::{bail, Context};
 use metron::capture::flow::{TableSettings, Timeouts};
+use metron::capture::tcp::{Apps, TcpSettings};
 use metron::capture::writer::WriteSettings;
 use metron::capture::{CaptureSettings, Emit};
 use metron::config::Config;
@@ -54,13 +55,41 @@ pub fn run(mut args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
         }),
         None => None,
     };
+    let emit = if args.emit.is_empty() {
+        match config.capture.emit.as_deref() {
+            Some(list) => Emit::parse(list).map_err(anyhow::Error::msg).context("[capture] emit")?,
+            None => Emit::default(),
+        }
+    } else {
+        let has = |c: EmitChoice| args.emit.contains(&c);
+        Emit {
+            flows: has(EmitChoice::Flows),
+            packets: has(EmitChoice::Packets),
+            dns: has(EmitChoice::Dns),
+            apps: Apps { http: has(EmitChoice::Http), tls: has(EmitChoice::Tls), ssh: has(EmitChoice::Ssh) },
+        }
+    };
+    let size = |flag: &str, v: &Option<String>, default: usize| -> anyhow::Result<usize> {
+        match v {
+            Some(s) => {
+                let n = parse_size(s).map_err(anyhow::Error::msg).with_context(|| format!("--{flag}"))?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+            None => Ok(default),
+        }
+    };
+    let t = TcpSettings::default();
+    let tcp = TcpSettings {
+        flow_buffer: size("reassembly-flow", &args.reassembly_flow, t.flow_buffer)?,
+        total_buffer: size("reassembly-total", &args.reassembly_total, t.total_buffer)?,
+        idle_ns: timeouts.tcp_idle_ns,
+        ..t
+    };
     let settings = CaptureSettings {
-        emit: match args.emit {
-            Some(EmitChoice::Packets) => Emit::Packets,
-            Some(EmitChoice::Flows) | None => Emit::Flows,
-        },
+        emit,
         table: TableSettings { timeouts, max_flows, ..TableSettings::default() },
         write,
+        tcp,
         ..CaptureSettings::default()
     };
     let opts = Outputs { output: args.output.clone(), errors: args.errors.clone(), quiet: global.quiet };
@@ -77,12 +106,9 @@ pub fn run(mut args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
 /// `[capture]` of metron.toml under the flags: a flag wins, the config fills in.
 fn merge(args: &mut CaptureArgs, config: &Config) {
     let c = &config.capture;
-    args.emit = args.emit.or(match c.emit.as_deref() {
-        Some("packets") => Some(EmitChoice::Packets),
-        Some("flows") => Some(EmitChoice::Flows),
-        _ => None,
-    });
     args.max_flows = args.max_flows.or(c.max_flows);
+    args.reassembly_flow = args.reassembly_flow.take().or(c.reassembly_flow.clone());
+    args.reassembly_total = args.reassembly_total.take().or(c.reassembly_total.clone());
     for (flag, conf) in [
         (&mut args.tcp_timeout, &c.tcp_timeout),
         (&mut args.udp_timeout, &c.udp_timeout),

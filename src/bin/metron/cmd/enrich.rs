@@ -48,5 +48,12 @@ pub fn merge(whole: &Config, args: &EnrichArgs) -> anyhow::Result<EnrichConfig> 
     if args.cache_size.is_some() {
         config.cache_size = args.cache_size;
     }
+    config.passive_dns |= args.passive_dns;
+    if args.passive_dns_size.is_some() {
+        config.passive_dns_size = args.passive_dns_size;
+    }
+    if args.passive_dns_ttl.is_some() {
+        config.passive_dns_ttl = args.passive_dns_ttl.clone();
+    }
     Ok(config)
 }
