@@ -19,6 +19,7 @@ use crate::event::{event_with_capacity, fields};
 use md5::{Digest as _, Md5};
 use serde_json::Value;
 use sha2::Sha256;
+use std::fmt::Write as _;
 use tls_parser::{TlsExtension, TlsMessage, TlsMessageHandshake};
 
 /// Largest record TLS allows (2^14 plus the most expansion a cipher may add).
@@ -329,12 +330,27 @@ fn extension_list(mut b: &[u8]) -> Vec<(u16, &[u8])> {
     list
 }
 
+/// Decimal values joined by dashes (JA3's lists).
 fn dashed(values: impl Iterator<Item = u16>) -> String {
-    values.map(|v| v.to_string()).collect::<Vec<_>>().join("-")
+    let mut s = String::new();
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            s.push('-');
+        }
+        let _ = write!(s, "{v}");
+    }
+    s
 }
 
+/// Lower-case hex (digests, fingerprints).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
 }
 
 fn client_hello(ch: &tls_parser::TlsClientHelloContents<'_>) -> Client {
@@ -403,7 +419,16 @@ fn ja4(version: u16, sni: bool, ciphers: &[u16], extensions: &[u16], alpn: Optio
             }
         }
     };
-    let list = |v: &[u16]| v.iter().map(|x| format!("{x:04x}")).collect::<Vec<_>>().join(",");
+    let list = |v: &[u16]| {
+        let mut s = String::with_capacity(v.len() * 5);
+        for (i, x) in v.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "{x:04x}");
+        }
+        s
+    };
     let truncated = |text: &str| hex(&Sha256::digest(text.as_bytes()))[..12].to_owned();
     let mut sorted_ciphers = ciphers.to_vec();
     sorted_ciphers.sort_unstable();
