@@ -696,6 +696,31 @@ mod tests {
     }
 
     #[test]
+    fn compression_loops_and_lengths_past_the_end_are_damage_not_hangs() {
+        let mut t = DnsTracker::new(DnsSettings::default());
+        let mut out = Vec::new();
+        let c = udp("10.0.0.1", 40000, "10.0.0.53", 53);
+        let s = udp("10.0.0.53", 53, "10.0.0.1", 40000);
+        t.add(&c, 0, &message(7, 0x0100, &["a", "b"], &[]), &mut out);
+        // A reply whose answer's name points at itself, then one whose record data
+        // claims more bytes than the message has.
+        let mut looped = message(7, 0x8180, &["a", "b"], &[]);
+        looped[7] = 1;
+        let at = looped.len() as u8;
+        looped.extend([0xc0, at, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4]);
+        t.add(&s, 1_000_000, &looped, &mut out);
+        let mut long = message(8, 0x8180, &["a", "b"], &[(1, 60, vec![1, 2, 3, 4])]);
+        let n = long.len();
+        long[n - 6..n - 4].copy_from_slice(&0xfff0u16.to_be_bytes());
+        t.add(&s, 2_000_000, &long, &mut out);
+        assert_eq!(t.stats.damaged, 2);
+        t.flush(&mut out);
+        assert_eq!(out.len(), 2, "the first reply answers its query; the second waits alone");
+        assert_eq!(out[0]["query"], "a.b");
+        assert!(out[0].get("answers").is_none(), "nothing of the looping record is kept");
+    }
+
+    #[test]
     fn the_table_is_bounded() {
         let settings = DnsSettings { max_conns: 10, max_pending: 3, idle_ns: 60_000_000_000 };
         let mut t = DnsTracker::new(settings);
