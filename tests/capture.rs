@@ -568,7 +568,11 @@ fn dns_messages_agree_with_tshark() {
         "app-generated.pcap",
     ] {
         let path = testdata(&format!("pcaps/{name}"));
-        let records = capture(&["--emit", "dns", "-r", path.to_str().unwrap()]);
+        // (DNS over TCP has its own test.)
+        let records: Vec<Value> = capture(&["--emit", "dns", "-r", path.to_str().unwrap()])
+            .into_iter()
+            .filter(|e| e["proto"] == "udp")
+            .collect();
         let tsv = std::fs::read_to_string(testdata(&format!("pcaps/{name}.tshark-dns.tsv"))).unwrap();
         let ports = |e: &Value| {
             let (a, b) = (n(e, "ip_src_port"), n(e, "ip_dst_port"));
@@ -838,4 +842,31 @@ fn ssh_agrees_with_tshark() {
     assert_eq!(banners.len(), 2 * records.len());
     assert_eq!(kex.len(), 2 * records.len());
     assert!(records.len() >= 10);
+}
+
+/// DNS over TCP (length-prefixed messages, one or two per connection, queries split over
+/// segments and reordered): every message tshark reads is in one of our records, with
+/// its name, rcode and address.
+#[test]
+fn dns_over_tcp_agrees_with_tshark() {
+    let name = "app-generated.pcap";
+    let records: Vec<Value> = app_records(name, "dns").into_iter().filter(|e| e["proto"] == "tcp").collect();
+    let rows = tshark_rows(name, "dns-tcp", 2);
+    let mut seen = vec![false; records.len()];
+    for r in &rows {
+        let (client, id) = (if r[0] == "53" { &r[1] } else { &r[0] }, u64::from_str_radix(&r[2][2..], 16).unwrap());
+        let i = (0..records.len())
+            .find(|&i| s(&records[i], "ip_src_port") == *client && n(&records[i], "trans_id") == id)
+            .unwrap_or_else(|| panic!("tshark's {r:?} is in no record"));
+        let e = &records[i];
+        assert_eq!(s(e, "query"), r[4].to_ascii_lowercase(), "{e}");
+        assert_eq!(e["ip_dst_port"], 53);
+        if r[3] == "1" {
+            assert_eq!(s(e, "rcode"), r[5], "{e}");
+            assert_eq!(e["answers"], serde_json::json!([r[7]]), "{e}");
+        }
+        seen[i] = true;
+    }
+    assert!(seen.iter().all(|s| *s), "records tshark did not see");
+    assert!(records.len() >= 10, "{}", records.len());
 }

@@ -85,7 +85,7 @@ pub fn packets(data: &[u8]) {
             flows: true,
             packets: false,
             dns: true,
-            apps: crate::capture::tcp::Apps { http: true, tls: true, ssh: true },
+            apps: crate::capture::tcp::Apps { dns: true, http: true, tls: true, ssh: true },
         },
         table: crate::capture::flow::TableSettings { max_flows: 64, ..Default::default() },
         max_fragmented: 16,

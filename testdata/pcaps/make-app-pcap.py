@@ -4,7 +4,7 @@ dns,http,tls,ssh`, built here byte by byte (no metron code) so that tshark, not 
 says what is in it (see make-tshark-oracles.sh and SOURCE.md).
 
 - DNS over UDP: queries and replies with CNAME and A answers, NXDOMAIN, unanswered
-  queries.
+  queries; DNS over TCP: one or two length-prefixed queries per connection.
 - HTTP/1.1 on ports 80 and 8080: requests split over several segments, some sent out
   of order, some retransmitted; pipelined requests; Content-Length and chunked
   responses; 200, 301 and 404.
@@ -138,6 +138,24 @@ def dns():
         answers += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, rng.randrange(30, 3600), 4) + addr
         count += 1
     udp("10.0.0.53", 53, client, port, struct.pack("!HHHHHH", tid, 0x8180, 1, count, 0, 0) + question + answers)
+
+
+def dns_tcp():
+    """DNS over TCP: one or two queries, each after its two-byte length, then the replies."""
+    conn = Conn("10.1.0.%d" % rng.randrange(2, 250), rng.randrange(20000, 60000), "10.0.0.53", 53)
+    asked, answered = b"", b""
+    for _ in range(rng.choice([1, 2])):
+        tid = rng.randrange(65536)
+        question = dns_name(name()) + struct.pack("!HH", rng.choice([1, 16, 28]), 1)
+        q = struct.pack("!HHHHHH", tid, 0x0100, 1, 0, 0, 0) + question
+        asked += struct.pack("!H", len(q)) + q
+        addr = bytes([93, 184, rng.randrange(256), rng.randrange(1, 255)])
+        answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 600, 4) + addr
+        r = struct.pack("!HHHHHH", tid, 0x8180, 1, 1, 0, 0) + question + answer
+        answered += struct.pack("!H", len(r)) + r
+    conn.send(True, asked, pieces=rng.choice([1, 2, 3]), reorder=rng.random() < 0.3)
+    conn.send(False, answered, pieces=rng.choice([1, 2]))
+    conn.close()
 
 
 AGENTS = ["curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64)", "Wget/1.21.3", "python-requests/2.31.0"]
@@ -276,7 +294,7 @@ def ssh():
 
 
 scale = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-kinds = ([dns] * 120 + [http] * 45 + [tls] * 40 + [ssh] * 12) * scale
+kinds = ([dns] * 120 + [dns_tcp] * 10 + [http] * 45 + [tls] * 40 + [ssh] * 12) * scale
 rng.shuffle(kinds)
 for kind in kinds:
     kind()

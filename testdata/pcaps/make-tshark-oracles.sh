@@ -16,6 +16,10 @@ for f in zeek-wikipedia.pcap zeek-ipv6-fragmented-dns.pcap zeek-pcapng-multi-int
     -e dns.flags.response -e dns.qry.name -e dns.flags.rcode -e dns.count.answers -e dns.a -e dns.aaaa \
     > "$f.tshark-dns.tsv" 2>/dev/null
 done
+# DNS over TCP, the same fields.
+tshark -r app-generated.pcap -o tcp.reassemble_out_of_order:TRUE -Y 'dns && tcp' -T fields -e tcp.srcport \
+  -e tcp.dstport -e dns.id -e dns.flags.response -e dns.qry.name -e dns.flags.rcode -e dns.count.answers -e dns.a \
+  -e dns.aaaa > app-generated.pcap.tshark-dns-tcp.tsv 2>/dev/null
 # HTTP requests and responses, TLS hellos, SSH key exchanges, for --emit http,tls,ssh
 # (out-of-order segments reassembled, as metron does; tshark's default leaves them).
 o=(-o tcp.reassemble_out_of_order:TRUE)

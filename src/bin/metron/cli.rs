@@ -137,7 +137,8 @@ DNS records (--emit dns; with flows: --emit flows,dns) have source.type metron.d
 per query and its reply, with Zeek's dns.log fields (trans_id, rtt, query, qclass_name,
 qtype_name, rcode_name, AA, TC, RD, RA, Z, answers, TTLs, rejected, opcode_name) and
 rules, and the community_id of their flow. Queries without replies and replies without
-queries are written too (after 1m idle, or at the end). UDP ports 53, 5353 and 5355.
+queries are written too (after 1m idle, or at the end). UDP ports 53, 5353 and 5355, and
+TCP port 53 (proto tcp, from the reassembled stream).
 
 HTTP, TLS and SSH records (--emit http,tls,ssh) come from TCP streams put back in order
 (out-of-order segments wait, retransmitted bytes count once, holes are skipped and counted

@@ -195,16 +195,7 @@ impl DnsTracker {
         if damaged {
             self.stats.damaged += 1;
         }
-        let max_pending = self.settings.max_pending;
-        let done = if h.response {
-            let mut t = take(&mut conn.queries, h.id, ts_ns, &h);
-            reply(&mut t, &h, &message, ts_ns);
-            park(t, &mut conn.replies, max_pending)
-        } else {
-            let mut t = take(&mut conn.replies, h.id, ts_ns, &h);
-            query(&mut t, &h, &message);
-            park(t, &mut conn.queries, max_pending)
-        };
+        let done = pair(&mut conn.queries, &mut conn.replies, &h, &message, ts_ns, self.settings.max_pending);
         let tuple = conn.tuple;
         for t in done {
             out.push(self.record(&tuple, t));
@@ -238,6 +229,26 @@ impl DnsTracker {
     fn record(&mut self, tuple: &Tuple, t: Txn) -> Event {
         self.stats.records += 1;
         record(tuple, t)
+    }
+}
+
+/// A message to its transaction: the transactions it completes, or pushes out.
+fn pair(
+    queries: &mut VecDeque<Txn>,
+    replies: &mut VecDeque<Txn>,
+    h: &Header,
+    message: &Message,
+    ts_ns: i64,
+    max_pending: usize,
+) -> Vec<Txn> {
+    if h.response {
+        let mut t = take(queries, h.id, ts_ns, h);
+        reply(&mut t, h, message, ts_ns);
+        park(t, replies, max_pending)
+    } else {
+        let mut t = take(replies, h.id, ts_ns, h);
+        query(&mut t, h, message);
+        park(t, queries, max_pending)
     }
 }
 
@@ -562,7 +573,27 @@ fn record(tuple: &Tuple, t: Txn) -> Event {
     put(fields::TIMESTAMP, Value::from(t.ts_ns.div_euclid(1_000_000)));
     put("timestamp_us", Value::from(t.ts_ns.div_euclid(1000)));
     tuple.put(&mut put);
-    put("proto", Value::from("udp"));
+    put_transaction(&mut put, t, "udp");
+    tuple.put_community_id(&mut put);
+    put(fields::GUID, Value::from(new_guid()));
+    e
+}
+
+/// A record of DNS over TCP without its connection's fields (the stream adds them).
+fn tcp_record(t: Txn) -> Event {
+    let mut e = event_with_capacity(32);
+    let mut put = |k: &str, v: Value| {
+        e.insert(k.to_owned(), v);
+    };
+    put(fields::TIMESTAMP, Value::from(t.ts_ns.div_euclid(1_000_000)));
+    put("timestamp_us", Value::from(t.ts_ns.div_euclid(1000)));
+    put_transaction(&mut put, t, "tcp");
+    e
+}
+
+/// Zeek's dns.log fields of a transaction, and the source type.
+fn put_transaction(put: &mut impl FnMut(&str, Value), t: Txn, proto: &str) {
+    put("proto", Value::from(proto));
     put("trans_id", Value::from(t.trans_id));
     if let Some(rtt) = t.rtt_ns {
         // Zeek's times are microseconds.
@@ -595,10 +626,74 @@ fn record(tuple: &Tuple, t: Txn) -> Event {
     put("rejected", Value::from(t.rejected));
     put("opcode", Value::from(t.opcode));
     put("opcode_name", Value::from(opcode_name(t.opcode)));
-    tuple.put_community_id(&mut put);
     put(fields::SOURCE_TYPE, Value::from("metron.dns"));
-    put(fields::GUID, Value::from(new_guid()));
-    e
+}
+
+/// DNS over TCP in one connection (RFC 1035 4.2.2: each message after a two-byte
+/// length): transactions paired by id, as over UDP. At most one message (64 KB) is
+/// held per direction.
+#[derive(Debug, Default)]
+pub(super) struct DnsStream {
+    bufs: [Vec<u8>; 2],
+    broken: [bool; 2],
+    queries: VecDeque<Txn>,
+    replies: VecDeque<Txn>,
+    pub stats: DnsStats,
+}
+
+impl DnsStream {
+    /// In-order bytes from the client or the server.
+    pub fn data(&mut self, client: bool, bytes: &[u8], ts_ns: i64, out: &mut Vec<Event>) -> bool {
+        let side = usize::from(!client);
+        if self.broken[side] {
+            return false;
+        }
+        self.bufs[side].extend_from_slice(bytes);
+        let mut at = 0;
+        loop {
+            let buf = &self.bufs[side];
+            let Some(len) = buf.get(at..at + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) else { break };
+            let Some(msg) = buf.get(at + 2..at + 2 + len) else { break };
+            let msg = msg.to_vec();
+            at += 2 + len;
+            self.message(&msg, ts_ns, out);
+        }
+        self.bufs[side].drain(..at);
+        true
+    }
+
+    fn message(&mut self, payload: &[u8], ts_ns: i64, out: &mut Vec<Event>) {
+        let Some(h) = Header::read(payload) else {
+            self.stats.unreadable += 1;
+            return;
+        };
+        self.stats.messages += 1;
+        let (message, damaged) = Message::read(&h, payload);
+        if damaged {
+            self.stats.damaged += 1;
+        }
+        let max_pending = DnsSettings::default().max_pending;
+        for t in pair(&mut self.queries, &mut self.replies, &h, &message, ts_ns, max_pending) {
+            self.stats.records += 1;
+            out.push(tcp_record(t));
+        }
+    }
+
+    /// A hole: the framing is lost in that direction.
+    pub fn gap(&mut self, client: bool, _len: u64) -> bool {
+        let side = usize::from(!client);
+        self.broken[side] = true;
+        self.bufs[side] = Vec::new();
+        false
+    }
+
+    /// The connection ended: transactions still waiting are written as they are.
+    pub fn end(&mut self, out: &mut Vec<Event>) {
+        for t in self.queries.drain(..).chain(self.replies.drain(..)) {
+            self.stats.records += 1;
+            out.push(tcp_record(t));
+        }
+    }
 }
 
 #[cfg(test)]

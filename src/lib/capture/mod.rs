@@ -64,7 +64,10 @@ impl Emit {
             match name {
                 "flows" => emit.flows = true,
                 "packets" => emit.packets = true,
-                "dns" => emit.dns = true,
+                "dns" => {
+                    emit.dns = true;
+                    emit.apps.dns = true;
+                }
                 "http" => emit.apps.http = true,
                 "tls" => emit.apps.tls = true,
                 "ssh" => emit.apps.ssh = true,
@@ -487,9 +490,13 @@ pub fn summary(s: &CaptureStats, emit: Emit) -> String {
     if emit.apps.any() {
         let p = &s.tcp;
         let mut kinds = Vec::new();
-        for (on, n, name) in
-            [(emit.apps.http, p.http, "HTTP"), (emit.apps.tls, p.tls, "TLS"), (emit.apps.ssh, p.ssh, "SSH")]
-        {
+        let kinds_on = [
+            (emit.apps.dns, p.dns, "DNS over TCP"),
+            (emit.apps.http, p.http, "HTTP"),
+            (emit.apps.tls, p.tls, "TLS"),
+            (emit.apps.ssh, p.ssh, "SSH"),
+        ];
+        for (on, n, name) in kinds_on {
             if on {
                 kinds.push(format!("{} {name}", t(n)));
             }

@@ -22,7 +22,7 @@
 use super::decode::Decoded;
 use super::flow::{self, Tuple};
 use super::idle::IdleTable;
-use super::{http, ssh, tls};
+use super::{dns, http, ssh, tls};
 use crate::event::Event;
 use std::collections::BTreeMap;
 
@@ -53,16 +53,18 @@ impl Default for TcpSettings {
 /// Which application records are asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Apps {
+    /// DNS over TCP (port 53); over UDP it is the DNS tracker's.
+    pub dns: bool,
     pub http: bool,
     pub tls: bool,
     pub ssh: bool,
 }
 
 impl Apps {
-    pub const NONE: Apps = Apps { http: false, tls: false, ssh: false };
+    pub const NONE: Apps = Apps { dns: false, http: false, tls: false, ssh: false };
 
     pub fn any(&self) -> bool {
-        self.http || self.tls || self.ssh
+        self.dns || self.http || self.tls || self.ssh
     }
 }
 
@@ -78,6 +80,7 @@ pub struct TcpStats {
     /// Connections closed early because the table was full.
     pub evicted: u64,
     /// Records written, per protocol.
+    pub dns: u64,
     pub http: u64,
     pub tls: u64,
     pub ssh: u64,
@@ -91,6 +94,7 @@ enum App {
     Undecided,
     /// Not a protocol asked for: nothing more is read.
     Ignored,
+    Dns(Box<dns::DnsStream>),
     Http(Box<http::Http>),
     Tls(Box<tls::Tls>),
     Ssh(Box<ssh::Ssh>),
@@ -267,6 +271,7 @@ impl Streams {
         }
         let mut records = Vec::new();
         match &mut conn.app {
+            App::Dns(p) => p.end(&mut records),
             App::Http(p) => p.end(&mut records),
             App::Tls(p) => p.end(&mut records),
             App::Ssh(p) => p.end(&mut records),
@@ -288,6 +293,7 @@ fn finish_records(conn: &Conn, records: Records, ctx: &mut Ctx<'_>) {
         conn.tuple.put_community_id(&mut put);
         put(crate::event::fields::GUID, serde_json::Value::from(crate::event::new_guid()));
         match conn.app {
+            App::Dns(_) => ctx.stats.dns += 1,
             App::Http(_) => ctx.stats.http += 1,
             App::Tls(_) => ctx.stats.tls += 1,
             App::Ssh(_) => ctx.stats.ssh += 1,
@@ -363,6 +369,7 @@ fn skip_to(conn: &mut Conn, side: usize, offset: u64, ctx: &mut Ctx<'_>) {
     ctx.stats.missed_bytes += gap;
     let client = side == 0;
     let ok = match &mut conn.app {
+        App::Dns(p) => p.gap(client, gap),
         App::Http(p) => p.gap(client, gap),
         App::Tls(p) => p.gap(client, gap),
         App::Ssh(p) => p.gap(client, gap),
@@ -388,7 +395,11 @@ fn deliver_at(conn: &mut Conn, side: usize, offset: u64, bytes: &[u8], ts_ns: i6
     }
     // The protocol is told by the first bytes, gathered until there are enough.
     conn.sides[side].probe.extend_from_slice(fresh);
-    conn.app = choose(&conn.sides[side].probe, client, ctx.apps);
+    conn.app = if ctx.apps.dns && conn.tuple.ports.is_some_and(|(_, p)| p == 53) {
+        App::Dns(Box::default())
+    } else {
+        choose(&conn.sides[side].probe, client, ctx.apps)
+    };
     match conn.app {
         App::Undecided => {}
         App::Ignored => conn.sides.iter_mut().for_each(|s| s.probe = Vec::new()),
@@ -409,6 +420,7 @@ fn deliver_at(conn: &mut Conn, side: usize, offset: u64, bytes: &[u8], ts_ns: i6
 fn feed(conn: &mut Conn, client: bool, bytes: &[u8], ts_ns: i64, ctx: &mut Ctx<'_>) {
     let mut records = Vec::new();
     let ok = match &mut conn.app {
+        App::Dns(p) => p.data(client, bytes, ts_ns, &mut records),
         App::Http(p) => p.data(client, bytes, ts_ns, &mut records),
         App::Tls(p) => p.data(client, bytes, ts_ns, &mut records),
         App::Ssh(p) => p.data(client, bytes, ts_ns, &mut records),
@@ -489,7 +501,7 @@ mod tests {
     /// Sends `data` from the client in pieces (start, end) in the order given, after a
     /// handshake with ISN `isn`, and the server's reply; the HTTP records.
     fn run(settings: TcpSettings, isn: u32, data: &[u8], pieces: &[(usize, usize)]) -> (Vec<Event>, TcpStats) {
-        let apps = Apps { http: true, tls: true, ssh: true };
+        let apps = Apps { dns: true, http: true, tls: true, ssh: true };
         let mut st = Streams::new(settings, apps);
         let mut out = Vec::new();
         st.add(&seg(true, isn, 0x02, 0), 0, &[], &mut out);
@@ -551,7 +563,7 @@ mod tests {
     #[test]
     fn a_full_table_closes_the_oldest() {
         let settings = TcpSettings { max_conns: 1, ..TcpSettings::default() };
-        let mut st = Streams::new(settings, Apps { http: true, tls: false, ssh: false });
+        let mut st = Streams::new(settings, Apps { http: true, ..Apps::NONE });
         let mut out = Vec::new();
         st.add(&seg(true, 1, ACK, REQ.len()), 0, REQ, &mut out);
         let mut other = seg(true, 1, ACK, REQ.len());

@@ -66,7 +66,12 @@ pub fn run(mut args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
             flows: has(EmitChoice::Flows),
             packets: has(EmitChoice::Packets),
             dns: has(EmitChoice::Dns),
-            apps: Apps { http: has(EmitChoice::Http), tls: has(EmitChoice::Tls), ssh: has(EmitChoice::Ssh) },
+            apps: Apps {
+                dns: has(EmitChoice::Dns),
+                http: has(EmitChoice::Http),
+                tls: has(EmitChoice::Tls),
+                ssh: has(EmitChoice::Ssh),
+            },
         }
     };
     let size = |flag: &str, v: &Option<String>, default: usize| -> anyhow::Result<usize> {
