@@ -235,6 +235,41 @@ fn once_gives_what_the_pipes_give_and_a_rerun_adds_nothing() {
     assert_eq!(count(&store, "SELECT count(*) FROM events"), piped.len() as i64);
 }
 
+/// Passive DNS in `metron run`, set in `[enrich]` as for `metron enrich`: Zeek's dns.log
+/// and conn.log of zeek-wikipedia.pcap, in one followed file, into the store; the
+/// connections to the address its DNS answers gave are stored with that name (the
+/// Host header Zeek's http.log has for them).
+#[test]
+fn passive_dns_in_run_names_the_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = ["pcaps/zeek-wikipedia.pcap.dns.log", "pcaps/zeek-wikipedia.pcap.conn.log"]
+        .map(|f| std::fs::read_to_string(common::testdata(f)).unwrap());
+    // (Zeek's test baselines hide each line's ts: the capture's first second stands in.)
+    let file = dir.path().join("zeek.log");
+    std::fs::write(&file, logs.join("").replace("XXXXXXXXXX.XXXXXX", "1300475167.096535")).unwrap();
+    let store = dir.path().join("store");
+    let config = dir.path().join("metron.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ndir = {store:?}\n[enrich]\npassive_dns = true\n\
+             [[run.source]]\nfollow = {file:?}\nformat = \"zeek\"\n[run]\nstages = [\"enrich\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = metron().arg("--config").arg(&config).args(["run", "--once"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = query(
+        &store,
+        "SELECT CAST(\"enrichments.dns.ip_dst_addr.names\" AS VARCHAR) AS names FROM zeek_conn \
+         WHERE ip_dst_addr = '208.80.152.3'",
+    );
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert!(r["names"].as_str().is_some_and(|n| n.contains("upload.wikimedia.org")), "{r}");
+    }
+}
+
 /// Growing and rotating files plus a TCP listener; metron run killed with -9 at
 /// several moments and restarted; in the end every line is in the store exactly once.
 #[test]
