@@ -46,7 +46,7 @@ pub fn error_record(kind: ErrorType, sensor: &str, message: &str, raw: &str, fil
         raw_kept = &raw_kept[..end];
     }
     let hash = Sha1::digest(raw.as_bytes());
-    let hash: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = crate::text::hex(&hash);
     let mut e = Event::default();
     e.insert(fields::SOURCE_TYPE.into(), "error".into());
     e.insert(fields::ERROR_TYPE.into(), kind.as_str().into());

@@ -84,7 +84,6 @@ pub fn packets(data: &[u8]) {
         emit: crate::capture::Emit {
             flows: true,
             packets: false,
-            dns: true,
             apps: crate::capture::tcp::Apps { dns: true, http: true, tls: true, ssh: true },
         },
         table: crate::capture::flow::TableSettings { max_flows: 64, ..Default::default() },

@@ -12,6 +12,32 @@ pub fn sanitize_lines(s: &str) -> String {
     s.split('\n').map(|line| sanitize(line.trim_end_matches('\r'))).collect::<Vec<_>>().join("\n")
 }
 
+/// Lower-case hex of bytes (digests, fingerprints, hashes).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+/// Bytes from the wire as text the way Zeek's logs write them: printable ASCII as it
+/// is, every other byte (and the backslash) as `\xNN`.
+pub fn push_escaped(s: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            s.push(char::from(b));
+        } else {
+            s.push_str("\\x");
+            s.push(char::from(DIGITS[usize::from(b >> 4)]));
+            s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        }
+    }
+}
+
 /// Colour on stderr by default: only on a terminal, and never when `NO_COLOR` is set
 /// (https://no-color.org).
 pub fn color_on_stderr() -> bool {

@@ -234,6 +234,19 @@ impl Decoded {
     }
 }
 
+#[cfg(test)]
+impl Decoded {
+    /// A TCP (6) or UDP (17) packet between two addresses and ports, for tests: payload
+    /// length, flags and sequence number are theirs to set.
+    pub(super) fn between(src: &str, sport: u16, dst: &str, dport: u16, proto: u8) -> Decoded {
+        let addr = |a: &str| a.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let mut d = Decoded::new(addr(src), addr(dst), 0, (None, None));
+        (d.proto, d.sport, d.dport, d.has_ports) = (proto, sport, dport, true);
+        d.l4_hdr = if proto == 6 { 20 } else { 8 };
+        d
+    }
+}
+
 fn ipv4<'a>(v4: &etherparse::LaxIpv4Slice<'a>, frame: &[u8], vlans: (Option<u16>, Option<u16>)) -> Packet<'a> {
     let frame_len = frame.len();
     let h = v4.header();

@@ -29,7 +29,9 @@
 use super::decode::Decoded;
 use super::flow::{self, Tuple};
 use super::idle::IdleTable;
+use super::tcp::StreamParser;
 use crate::event::{event_with_capacity, fields, new_guid, Event};
+use crate::text::push_escaped;
 use hickory_proto::op::Query;
 use hickory_proto::rr::{Name, RData, Record};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
@@ -146,9 +148,48 @@ struct Txn {
 struct Conn {
     /// The first message's sender as source.
     tuple: Tuple,
-    /// Queries waiting for a reply, and replies waiting for their query, in arrival order.
+    waiting: Waiting,
+}
+
+/// Queries waiting for a reply, and replies waiting for their query, in arrival order:
+/// the transactions of one 5-tuple (UDP) or one connection (TCP).
+#[derive(Debug, Default)]
+struct Waiting {
     queries: VecDeque<Txn>,
     replies: VecDeque<Txn>,
+}
+
+impl Waiting {
+    /// A message (its header read) to its transaction: the transactions it completes,
+    /// or pushes out.
+    fn message(
+        &mut self,
+        h: &Header,
+        payload: &[u8],
+        ts_ns: i64,
+        max_pending: usize,
+        stats: &mut DnsStats,
+    ) -> Vec<Txn> {
+        stats.messages += 1;
+        let (message, damaged) = Message::read(h, payload);
+        if damaged {
+            stats.damaged += 1;
+        }
+        if h.response {
+            let mut t = take(&mut self.queries, h.id, ts_ns, h);
+            reply(&mut t, h, &message, ts_ns);
+            park(t, &mut self.replies, max_pending)
+        } else {
+            let mut t = take(&mut self.replies, h.id, ts_ns, h);
+            query(&mut t, h, &message);
+            park(t, &mut self.queries, max_pending)
+        }
+    }
+
+    /// Everything still waiting, queries first.
+    fn drain(&mut self) -> Vec<Txn> {
+        self.queries.drain(..).chain(self.replies.drain(..)).collect()
+    }
 }
 
 /// DNS messages in, transaction records out.
@@ -179,7 +220,6 @@ impl DnsTracker {
             self.stats.unreadable += 1;
             return;
         };
-        self.stats.messages += 1;
         let (key, _) = flow::key_of(d);
         if !self.conns.contains(&key) {
             while self.conns.len() >= self.settings.max_conns {
@@ -187,15 +227,11 @@ impl DnsTracker {
                 self.close(conn, out);
                 self.stats.evicted += 1;
             }
-            let conn = Conn { tuple: Tuple::of(d), queries: VecDeque::new(), replies: VecDeque::new() };
+            let conn = Conn { tuple: Tuple::of(d), waiting: Waiting::default() };
             self.conns.insert(key, ts_ns, conn);
         }
         let Some(conn) = self.conns.touch(&key, ts_ns) else { return };
-        let (message, damaged) = Message::read(&h, payload);
-        if damaged {
-            self.stats.damaged += 1;
-        }
-        let done = pair(&mut conn.queries, &mut conn.replies, &h, &message, ts_ns, self.settings.max_pending);
+        let done = conn.waiting.message(&h, payload, ts_ns, self.settings.max_pending, &mut self.stats);
         let tuple = conn.tuple;
         for t in done {
             out.push(self.record(&tuple, t));
@@ -220,8 +256,7 @@ impl DnsTracker {
     }
 
     fn close(&mut self, mut conn: Conn, out: &mut Vec<Event>) {
-        let waiting: Vec<Txn> = conn.queries.drain(..).chain(conn.replies.drain(..)).collect();
-        for t in waiting {
+        for t in conn.waiting.drain() {
             out.push(self.record(&conn.tuple, t));
         }
     }
@@ -229,26 +264,6 @@ impl DnsTracker {
     fn record(&mut self, tuple: &Tuple, t: Txn) -> Event {
         self.stats.records += 1;
         record(tuple, t)
-    }
-}
-
-/// A message to its transaction: the transactions it completes, or pushes out.
-fn pair(
-    queries: &mut VecDeque<Txn>,
-    replies: &mut VecDeque<Txn>,
-    h: &Header,
-    message: &Message,
-    ts_ns: i64,
-    max_pending: usize,
-) -> Vec<Txn> {
-    if h.response {
-        let mut t = take(queries, h.id, ts_ns, h);
-        reply(&mut t, h, message, ts_ns);
-        park(t, replies, max_pending)
-    } else {
-        let mut t = take(replies, h.id, ts_ns, h);
-        query(&mut t, h, message);
-        park(t, queries, max_pending)
     }
 }
 
@@ -364,16 +379,6 @@ fn name_text(name: &Name) -> String {
         push_escaped(&mut s, label);
     }
     s
-}
-
-fn push_escaped(s: &mut String, bytes: &[u8]) {
-    for &b in bytes {
-        if (0x20..0x7f).contains(&b) && b != b'\\' {
-            s.push(char::from(b));
-        } else {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
 }
 
 /// An answer as Zeek's dns.log writes it; `None` for the types Zeek reads but does
@@ -570,8 +575,7 @@ fn record(tuple: &Tuple, t: Txn) -> Event {
     let mut put = |k: &str, v: Value| {
         e.insert(k.to_owned(), v);
     };
-    put(fields::TIMESTAMP, Value::from(t.ts_ns.div_euclid(1_000_000)));
-    put("timestamp_us", Value::from(t.ts_ns.div_euclid(1000)));
+    super::flow::put_time(&mut put, t.ts_ns);
     tuple.put(&mut put);
     put_transaction(&mut put, t, "udp");
     tuple.put_community_id(&mut put);
@@ -585,8 +589,7 @@ fn tcp_record(t: Txn) -> Event {
     let mut put = |k: &str, v: Value| {
         e.insert(k.to_owned(), v);
     };
-    put(fields::TIMESTAMP, Value::from(t.ts_ns.div_euclid(1_000_000)));
-    put("timestamp_us", Value::from(t.ts_ns.div_euclid(1000)));
+    super::flow::put_time(&mut put, t.ts_ns);
     put_transaction(&mut put, t, "tcp");
     e
 }
@@ -636,14 +639,13 @@ fn put_transaction(put: &mut impl FnMut(&str, Value), t: Txn, proto: &str) {
 pub(super) struct DnsStream {
     bufs: [Vec<u8>; 2],
     broken: [bool; 2],
-    queries: VecDeque<Txn>,
-    replies: VecDeque<Txn>,
+    waiting: Waiting,
     pub stats: DnsStats,
 }
 
-impl DnsStream {
+impl StreamParser for DnsStream {
     /// In-order bytes from the client or the server.
-    pub fn data(&mut self, client: bool, bytes: &[u8], ts_ns: i64, out: &mut Vec<Event>) -> bool {
+    fn data(&mut self, client: bool, bytes: &[u8], ts_ns: i64, out: &mut Vec<Event>) -> bool {
         let side = usize::from(!client);
         if self.broken[side] {
             return false;
@@ -662,25 +664,8 @@ impl DnsStream {
         true
     }
 
-    fn message(&mut self, payload: &[u8], ts_ns: i64, out: &mut Vec<Event>) {
-        let Some(h) = Header::read(payload) else {
-            self.stats.unreadable += 1;
-            return;
-        };
-        self.stats.messages += 1;
-        let (message, damaged) = Message::read(&h, payload);
-        if damaged {
-            self.stats.damaged += 1;
-        }
-        let max_pending = DnsSettings::default().max_pending;
-        for t in pair(&mut self.queries, &mut self.replies, &h, &message, ts_ns, max_pending) {
-            self.stats.records += 1;
-            out.push(tcp_record(t));
-        }
-    }
-
     /// A hole: the framing is lost in that direction.
-    pub fn gap(&mut self, client: bool, _len: u64) -> bool {
+    fn gap(&mut self, client: bool, _len: u64) -> bool {
         let side = usize::from(!client);
         self.broken[side] = true;
         self.bufs[side] = Vec::new();
@@ -688,8 +673,22 @@ impl DnsStream {
     }
 
     /// The connection ended: transactions still waiting are written as they are.
-    pub fn end(&mut self, out: &mut Vec<Event>) {
-        for t in self.queries.drain(..).chain(self.replies.drain(..)) {
+    fn end(&mut self, out: &mut Vec<Event>) {
+        for t in self.waiting.drain() {
+            self.stats.records += 1;
+            out.push(tcp_record(t));
+        }
+    }
+}
+
+impl DnsStream {
+    fn message(&mut self, payload: &[u8], ts_ns: i64, out: &mut Vec<Event>) {
+        let Some(h) = Header::read(payload) else {
+            self.stats.unreadable += 1;
+            return;
+        };
+        let max_pending = DnsSettings::default().max_pending;
+        for t in self.waiting.message(&h, payload, ts_ns, max_pending, &mut self.stats) {
             self.stats.records += 1;
             out.push(tcp_record(t));
         }
@@ -700,26 +699,9 @@ impl DnsStream {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::net::IpAddr;
 
     fn udp(src: &str, sport: u16, dst: &str, dport: u16) -> Decoded {
-        Decoded {
-            src: src.parse::<IpAddr>().unwrap(),
-            dst: dst.parse::<IpAddr>().unwrap(),
-            proto: 17,
-            sport,
-            dport,
-            has_ports: true,
-            icmp_id: 0,
-            tcp_flags: 0,
-            ip_len: 0,
-            payload_len: 0,
-            vlan: None,
-            inner_vlan: None,
-            l4_off: 0,
-            l4_hdr: 8,
-            tcp_seq: 0,
-        }
+        Decoded::between(src, sport, dst, dport, 17)
     }
 
     /// A message built by hand: header, one question, answers of (type, rdata).
@@ -826,7 +808,7 @@ mod tests {
             t.add(&udp("10.0.0.2", 2000, "10.0.0.53", 53), i64::from(i), &q, &mut out);
         }
         assert!(t.conns.len() <= 10);
-        assert!(t.conns.values().all(|c| c.queries.len() <= 3));
+        assert!(t.conns.values().all(|c| c.waiting.queries.len() <= 3));
         t.flush(&mut out);
         assert_eq!(out.len(), 200, "every query is written, none lost");
     }

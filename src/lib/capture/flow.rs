@@ -558,6 +558,13 @@ pub fn flag_letters(flags: u8) -> String {
     b"FSRPAUEC".iter().enumerate().filter(|(i, _)| flags & (1 << i) != 0).map(|(_, &c)| c as char).collect()
 }
 
+/// A record's time: `timestamp` (epoch ms, the field every stage reads) and
+/// `timestamp_us` (what a packet's time is given in).
+pub(super) fn put_time(put: &mut impl FnMut(&str, Value), ts_ns: i64) {
+    put(fields::TIMESTAMP, Value::from(ts_ns.div_euclid(1_000_000)));
+    put("timestamp_us", Value::from(ts_ns.div_euclid(1000)));
+}
+
 /// What flow and packet records share: addresses, ports (type and code for ICMP),
 /// protocol, VLAN ids, and the Community ID.
 #[derive(Debug, Clone, Copy)]
@@ -659,21 +666,10 @@ mod tests {
 
     fn pkt(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, payload: u32) -> Decoded {
         Decoded {
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            proto: 6,
-            sport,
-            dport,
-            has_ports: true,
-            icmp_id: 0,
             tcp_flags: flags,
             ip_len: 40 + payload,
             payload_len: payload,
-            vlan: None,
-            inner_vlan: None,
-            l4_off: 0,
-            l4_hdr: 20,
-            tcp_seq: 0,
+            ..Decoded::between(src, sport, dst, dport, 6)
         }
     }
 

@@ -13,7 +13,7 @@
 //! undone, which Zeek does); `resp_mime_types` comes from Content-Type, where Zeek
 //! looks at the body's first bytes.
 
-use super::tcp::Records;
+use super::tcp::{Records, StreamParser};
 use crate::event::{event_with_capacity, fields, Event};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -25,10 +25,12 @@ const MAX_PENDING: usize = 100;
 /// Headers read per head.
 const MAX_HEADERS: usize = 128;
 
+/// How a request line starts.
+pub(super) const METHODS: [&[u8]; 9] =
+    [b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"TRACE ", b"PATCH "];
+
 /// Whether a client's first bytes are an HTTP request line.
 pub fn looks_like_request(b: &[u8]) -> bool {
-    const METHODS: [&[u8]; 9] =
-        [b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"TRACE ", b"PATCH "];
     METHODS.iter().any(|m| b.starts_with(m))
 }
 
@@ -101,10 +103,10 @@ pub struct Http {
     upgraded: bool,
 }
 
-impl Http {
+impl StreamParser for Http {
     /// In-order bytes from the client (`client`) or the server; `false` when that
     /// direction turned out not to be HTTP.
-    pub fn data(&mut self, client: bool, mut bytes: &[u8], ts_ns: i64, out: &mut Records) -> bool {
+    fn data(&mut self, client: bool, mut bytes: &[u8], ts_ns: i64, out: &mut Records) -> bool {
         if self.upgraded {
             return true;
         }
@@ -135,7 +137,7 @@ impl Http {
 
     /// A hole of `len` bytes in one direction: inside a body of known length it is
     /// counted and reading goes on; anywhere else the direction is lost.
-    pub fn gap(&mut self, client: bool, len: u64) -> bool {
+    fn gap(&mut self, client: bool, len: u64) -> bool {
         let dir = if client { &mut self.req } else { &mut self.resp };
         let ended = match &mut dir.body {
             Body::Length(left) if *left >= len => {
@@ -163,7 +165,7 @@ impl Http {
     }
 
     /// The connection ended: what is still open is written as it is.
-    pub fn end(&mut self, out: &mut Records) {
+    fn end(&mut self, out: &mut Records) {
         if let Some(t) = self.answering.take() {
             out.push(record(t));
         }
@@ -171,7 +173,9 @@ impl Http {
             out.push(record(t));
         }
     }
+}
 
+impl Http {
     fn uploading_txn(&mut self) -> Option<&mut Txn> {
         let depth = self.uploading;
         if let Some(t) = self.pending.iter_mut().find(|t| t.depth == depth) {
@@ -439,7 +443,7 @@ fn consume(body: &mut Body, bytes: &[u8]) -> (usize, u64, bool) {
     }
 }
 
-/// A header value as text: bytes outside printable ASCII as `\xNN`.
+/// A header value as text: bytes outside printable ASCII (and the backslash) as `\xNN`.
 fn header_text(v: &[u8]) -> String {
     match std::str::from_utf8(v) {
         Ok(s) if !s.chars().any(char::is_control) => s.trim().to_owned(),
@@ -449,13 +453,7 @@ fn header_text(v: &[u8]) -> String {
 
 fn escape(v: &[u8]) -> String {
     let mut s = String::with_capacity(v.len());
-    for &b in v {
-        if (0x20..0x7f).contains(&b) {
-            s.push(char::from(b));
-        } else {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
+    crate::text::push_escaped(&mut s, v);
     s
 }
 
@@ -488,8 +486,7 @@ fn record(t: Txn) -> Event {
     let mut put = |k: &str, v: Value| {
         e.insert(k.to_owned(), v);
     };
-    put(fields::TIMESTAMP, Value::from(t.ts_ns.div_euclid(1_000_000)));
-    put("timestamp_us", Value::from(t.ts_ns.div_euclid(1000)));
+    super::flow::put_time(&mut put, t.ts_ns);
     put("trans_depth", Value::from(t.depth));
     let text = [
         ("method", t.method),

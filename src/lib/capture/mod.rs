@@ -43,15 +43,14 @@ pub struct Emit {
     pub flows: bool,
     /// One record per packet (`source.type` = `metron.packet`).
     pub packets: bool,
-    /// One record per DNS transaction (`source.type` = `metron.dns`).
-    pub dns: bool,
-    /// Application records from reassembled TCP streams: `metron.http`,
-    /// `metron.tls`, `metron.ssh`.
+    /// Application records: DNS transactions (`metron.dns`, over UDP by the DNS
+    /// tracker, over TCP from the streams), and from reassembled TCP streams
+    /// `metron.http`, `metron.tls`, `metron.ssh`.
     pub apps: tcp::Apps,
 }
 
 impl Emit {
-    pub const NONE: Emit = Emit { flows: false, packets: false, dns: false, apps: tcp::Apps::NONE };
+    pub const NONE: Emit = Emit { flows: false, packets: false, apps: tcp::Apps::NONE };
     pub const FLOWS: Emit = Emit { flows: true, ..Emit::NONE };
     pub const PACKETS: Emit = Emit { packets: true, ..Emit::NONE };
     /// The names `--emit` and `[capture] emit` take.
@@ -64,10 +63,7 @@ impl Emit {
             match name {
                 "flows" => emit.flows = true,
                 "packets" => emit.packets = true,
-                "dns" => {
-                    emit.dns = true;
-                    emit.apps.dns = true;
-                }
+                "dns" => emit.apps.dns = true,
                 "http" => emit.apps.http = true,
                 "tls" => emit.apps.tls = true,
                 "ssh" => emit.apps.ssh = true,
@@ -239,7 +235,7 @@ impl Engine {
         Ok(Engine {
             emit: settings.emit,
             table: FlowTable::new(settings.table),
-            dns: settings.emit.dns.then(|| dns::DnsTracker::new(settings.dns)),
+            dns: settings.emit.apps.dns.then(|| dns::DnsTracker::new(settings.dns)),
             streams: settings.emit.apps.any().then(|| tcp::Streams::new(settings.tcp, settings.emit.apps)),
             defrag: Defrag::new(settings.max_fragmented, settings.fragment_timeout_ns),
             writer,
@@ -401,7 +397,7 @@ impl Engine {
 }
 
 fn packet_error(kind: ErrorType, message: &str, source: &str, pkt: &RawPacket<'_>) -> Event {
-    let raw: String = pkt.data.iter().take(256).map(|b| format!("{b:02x}")).collect();
+    let raw = crate::text::hex(&pkt.data[..pkt.data.len().min(256)]);
     let mut e = error_record(kind, "pcap", message, &raw, source, None);
     e.insert("packet".into(), Value::from(pkt.number));
     e.insert("offset".into(), Value::from(pkt.offset));
@@ -429,8 +425,7 @@ fn packet_record(d: &Decoded, s: &Seen, first: bool, w: Option<&PcapWriter>) -> 
     let mut put = |k: &str, v: Value| {
         e.insert(k.to_owned(), v);
     };
-    put(fields::TIMESTAMP, Value::from(s.ts_ns.div_euclid(1_000_000)));
-    put("timestamp_us", Value::from(s.ts_ns.div_euclid(1000)));
+    flow::put_time(&mut put, s.ts_ns);
     put("packet", Value::from(s.number));
     let tuple = flow::Tuple::of(d);
     tuple.put(&mut put);
@@ -473,7 +468,7 @@ pub fn summary(s: &CaptureStats, emit: Emit) -> String {
             t(s.flows_evicted)
         ));
     }
-    if emit.dns {
+    if emit.apps.dns {
         let d = &s.dns;
         line.push_str(&format!("; {} DNS transactions from {} messages", t(d.records), t(d.messages)));
         if d.unreadable + d.damaged > 0 {

@@ -8,7 +8,7 @@
 //! clear. Its name-lists are read with their lengths checked against the packet; a
 //! packet longer than RFC 4253's 35,000 bytes ends the reading of that direction.
 
-use super::tcp::Records;
+use super::tcp::{Records, StreamParser};
 use crate::event::{event_with_capacity, fields};
 use md5::{Digest as _, Md5};
 use serde_json::Value;
@@ -35,8 +35,8 @@ pub struct Ssh {
     written: bool,
 }
 
-impl Ssh {
-    pub fn data(&mut self, client: bool, bytes: &[u8], ts_ns: i64, out: &mut Records) -> bool {
+impl StreamParser for Ssh {
+    fn data(&mut self, client: bool, bytes: &[u8], ts_ns: i64, out: &mut Records) -> bool {
         self.ts_ns.get_or_insert(ts_ns);
         let s = &mut self.sides[usize::from(!client)];
         if self.written || s.broken || s.kexinit.is_some() {
@@ -82,7 +82,7 @@ impl Ssh {
         true
     }
 
-    pub fn gap(&mut self, client: bool, _len: u64) -> bool {
+    fn gap(&mut self, client: bool, _len: u64) -> bool {
         let s = &mut self.sides[usize::from(!client)];
         if s.kexinit.is_some() {
             return true;
@@ -92,10 +92,12 @@ impl Ssh {
         false
     }
 
-    pub fn end(&mut self, out: &mut Records) {
+    fn end(&mut self, out: &mut Records) {
         self.write(out);
     }
+}
 
+impl Ssh {
     fn write(&mut self, out: &mut Records) {
         if self.written || self.sides.iter().all(|s| s.banner.is_none()) {
             return;
@@ -106,8 +108,7 @@ impl Ssh {
             e.insert(k.to_owned(), v);
         };
         let ts = self.ts_ns.unwrap_or(0);
-        put(fields::TIMESTAMP, Value::from(ts.div_euclid(1_000_000)));
-        put("timestamp_us", Value::from(ts.div_euclid(1000)));
+        super::flow::put_time(&mut put, ts);
         let [c, s] = &self.sides;
         if let Some(b) = c.banner.as_ref().or(s.banner.as_ref()) {
             // SSH-2.0-...: the protocol version; 1.99 speaks 2.
@@ -163,7 +164,7 @@ fn kexinit(payload: &[u8]) -> Option<Vec<String>> {
 fn hassh(lists: &[String], client: bool) -> String {
     let at = usize::from(!client);
     let text = format!("{};{};{};{}", lists[0], lists[2 + at], lists[4 + at], lists[6 + at]);
-    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex(&Md5::digest(text.as_bytes()))
 }
 
 /// RFC 4253's choice: the client's first algorithm that the server also lists.

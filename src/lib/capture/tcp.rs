@@ -88,16 +88,42 @@ pub struct TcpStats {
     pub unparsed: u64,
 }
 
+/// A protocol's parser over one connection's reassembled streams.
+pub(super) trait StreamParser {
+    /// In-order bytes from the client or the server; `false` when that direction
+    /// turned out not to be the protocol, or is given up.
+    fn data(&mut self, client: bool, bytes: &[u8], ts_ns: i64, out: &mut Records) -> bool;
+    /// A hole of `len` bytes; `false` when that direction cannot be followed past it.
+    fn gap(&mut self, client: bool, len: u64) -> bool;
+    /// The connection ended: what is still open is written as it is.
+    fn end(&mut self, out: &mut Records);
+}
+
+/// The protocols read from TCP streams, for the counts.
+#[derive(Debug, Clone, Copy)]
+enum Proto {
+    Dns,
+    Http,
+    Tls,
+    Ssh,
+}
+
 /// The parser a connection's bytes go to.
 enum App {
     /// No data yet: the protocol is chosen by the first bytes either side sends.
     Undecided,
     /// Not a protocol asked for: nothing more is read.
     Ignored,
-    Dns(Box<dns::DnsStream>),
-    Http(Box<http::Http>),
-    Tls(Box<tls::Tls>),
-    Ssh(Box<ssh::Ssh>),
+    Parsing(Proto, Box<dyn StreamParser>),
+}
+
+impl App {
+    fn parser(&mut self) -> Option<&mut dyn StreamParser> {
+        match self {
+            App::Parsing(_, p) => Some(p.as_mut()),
+            App::Undecided | App::Ignored => None,
+        }
+    }
 }
 
 /// What a parser gives back: records, each with its own time.
@@ -270,12 +296,8 @@ impl Streams {
             conn.sides[side].waiting_bytes = 0;
         }
         let mut records = Vec::new();
-        match &mut conn.app {
-            App::Dns(p) => p.end(&mut records),
-            App::Http(p) => p.end(&mut records),
-            App::Tls(p) => p.end(&mut records),
-            App::Ssh(p) => p.end(&mut records),
-            App::Undecided | App::Ignored => {}
+        if let Some(p) = conn.app.parser() {
+            p.end(&mut records);
         }
         finish_records(&conn, records, &mut ctx);
     }
@@ -292,12 +314,13 @@ fn finish_records(conn: &Conn, records: Records, ctx: &mut Ctx<'_>) {
         put("missed_bytes", serde_json::Value::from(missed));
         conn.tuple.put_community_id(&mut put);
         put(crate::event::fields::GUID, serde_json::Value::from(crate::event::new_guid()));
-        match conn.app {
-            App::Dns(_) => ctx.stats.dns += 1,
-            App::Http(_) => ctx.stats.http += 1,
-            App::Tls(_) => ctx.stats.tls += 1,
-            App::Ssh(_) => ctx.stats.ssh += 1,
-            App::Undecided | App::Ignored => {}
+        if let App::Parsing(proto, _) = conn.app {
+            *match proto {
+                Proto::Dns => &mut ctx.stats.dns,
+                Proto::Http => &mut ctx.stats.http,
+                Proto::Tls => &mut ctx.stats.tls,
+                Proto::Ssh => &mut ctx.stats.ssh,
+            } += 1;
         }
         ctx.out.push(e);
     }
@@ -368,13 +391,7 @@ fn skip_to(conn: &mut Conn, side: usize, offset: u64, ctx: &mut Ctx<'_>) {
     s.next = offset;
     ctx.stats.missed_bytes += gap;
     let client = side == 0;
-    let ok = match &mut conn.app {
-        App::Dns(p) => p.gap(client, gap),
-        App::Http(p) => p.gap(client, gap),
-        App::Tls(p) => p.gap(client, gap),
-        App::Ssh(p) => p.gap(client, gap),
-        App::Undecided | App::Ignored => true,
-    };
+    let ok = conn.app.parser().is_none_or(|p| p.gap(client, gap));
     if !ok {
         ctx.stats.unparsed += 1;
     }
@@ -396,7 +413,7 @@ fn deliver_at(conn: &mut Conn, side: usize, offset: u64, bytes: &[u8], ts_ns: i6
     // The protocol is told by the first bytes, gathered until there are enough.
     conn.sides[side].probe.extend_from_slice(fresh);
     conn.app = if ctx.apps.dns && conn.tuple.ports.is_some_and(|(_, p)| p == 53) {
-        App::Dns(Box::default())
+        App::Parsing(Proto::Dns, Box::<dns::DnsStream>::default())
     } else {
         choose(&conn.sides[side].probe, client, ctx.apps)
     };
@@ -419,53 +436,36 @@ fn deliver_at(conn: &mut Conn, side: usize, offset: u64, bytes: &[u8], ts_ns: i6
 /// In-order bytes to the connection's parser, and its records out.
 fn feed(conn: &mut Conn, client: bool, bytes: &[u8], ts_ns: i64, ctx: &mut Ctx<'_>) {
     let mut records = Vec::new();
-    let ok = match &mut conn.app {
-        App::Dns(p) => p.data(client, bytes, ts_ns, &mut records),
-        App::Http(p) => p.data(client, bytes, ts_ns, &mut records),
-        App::Tls(p) => p.data(client, bytes, ts_ns, &mut records),
-        App::Ssh(p) => p.data(client, bytes, ts_ns, &mut records),
-        App::Undecided | App::Ignored => true,
-    };
+    let ok = conn.app.parser().is_none_or(|p| p.data(client, bytes, ts_ns, &mut records));
     if !ok {
         ctx.stats.unparsed += 1;
     }
     finish_records(conn, records, ctx);
 }
 
-/// Bytes that tell a protocol; a connection whose first bytes are a beginning of one
-/// of these waits for more before it is decided.
-const SIGNS: [&[u8]; 12] = [
-    b"\x16\x03",
-    b"GET ",
-    b"POST ",
-    b"HEAD ",
-    b"PUT ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"CONNECT ",
-    b"TRACE ",
-    b"PATCH ",
-    b"HTTP/",
-    b"SSH-",
-];
+/// Bytes that tell a protocol besides HTTP's methods (a TLS handshake record's start,
+/// a status line, an SSH banner); a connection whose first bytes are a beginning of
+/// one of these waits for more before it is decided.
+const SIGNS: [&[u8]; 3] = [b"\x16\x03", b"HTTP/", b"SSH-"];
 
 /// The parser for a connection whose first bytes (from the client, or not) are these;
 /// `Undecided` while they are too few to tell.
 fn choose(first: &[u8], client: bool, apps: Apps) -> App {
-    if first.len() < 8 && SIGNS.iter().any(|s| first.len() < s.len() && s.starts_with(first)) {
+    let begins = |s: &&[u8]| first.len() < s.len() && s.starts_with(first);
+    if SIGNS.iter().chain(http::METHODS.iter()).any(begins) {
         return App::Undecided;
     }
     if first.len() == 2 && first == b"\x16\x03" {
         return App::Undecided;
     }
     if apps.tls && tls::looks_like(first) {
-        return App::Tls(Box::default());
+        return App::Parsing(Proto::Tls, Box::<tls::Tls>::default());
     }
     if apps.http && ((client && http::looks_like_request(first)) || (!client && first.starts_with(b"HTTP/"))) {
-        return App::Http(Box::default());
+        return App::Parsing(Proto::Http, Box::<http::Http>::default());
     }
     if apps.ssh && first.starts_with(b"SSH-") {
-        return App::Ssh(Box::default());
+        return App::Parsing(Proto::Ssh, Box::<ssh::Ssh>::default());
     }
     App::Ignored
 }
@@ -475,24 +475,14 @@ mod tests {
     use super::*;
 
     fn seg(from_client: bool, seq: u32, flags: u8, payload: usize) -> Decoded {
-        let (c, s) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let (c, s) = ("10.0.0.1", "10.0.0.2");
         let (src, dst, sport, dport) = if from_client { (c, s, 40000, 80) } else { (s, c, 80, 40000) };
         Decoded {
-            src,
-            dst,
-            proto: 6,
-            sport,
-            dport,
-            has_ports: true,
-            icmp_id: 0,
             tcp_flags: flags,
             ip_len: 40 + payload as u32,
             payload_len: payload as u32,
-            vlan: None,
-            inner_vlan: None,
-            l4_off: 0,
-            l4_hdr: 20,
             tcp_seq: seq,
+            ..Decoded::between(src, sport, dst, dport, 6)
         }
     }
 

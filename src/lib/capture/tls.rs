@@ -14,8 +14,9 @@
 //! JA3 and JA3S follow Salesforce's definition (GREASE values left out, as tshark
 //! does); JA4 follows FoxIO's specification (technical_details/JA4.md, BSD-3-Clause).
 
-use super::tcp::Records;
+use super::tcp::{Records, StreamParser};
 use crate::event::{event_with_capacity, fields};
+use crate::text::hex;
 use md5::{Digest as _, Md5};
 use serde_json::Value;
 use sha2::Sha256;
@@ -89,10 +90,10 @@ pub struct Tls {
     written: bool,
 }
 
-impl Tls {
+impl StreamParser for Tls {
     /// In-order bytes from the client or the server; `false` when that direction is
     /// not TLS after all.
-    pub fn data(&mut self, client: bool, bytes: &[u8], ts_ns: i64, out: &mut Records) -> bool {
+    fn data(&mut self, client: bool, bytes: &[u8], ts_ns: i64, out: &mut Records) -> bool {
         let side = usize::from(!client);
         if self.written || self.sides[side].broken {
             return !self.sides[side].broken;
@@ -145,7 +146,7 @@ impl Tls {
     }
 
     /// A hole: the direction cannot be followed any more.
-    pub fn gap(&mut self, client: bool, _len: u64) -> bool {
+    fn gap(&mut self, client: bool, _len: u64) -> bool {
         let s = &mut self.sides[usize::from(!client)];
         s.broken = true;
         s.record.clear();
@@ -154,10 +155,12 @@ impl Tls {
     }
 
     /// The connection ended: the record is written with what was seen.
-    pub fn end(&mut self, out: &mut Records) {
+    fn end(&mut self, out: &mut Records) {
         self.write(out);
     }
+}
 
+impl Tls {
     /// Both Finished messages have gone (each side's ChangeCipherSpec, or in TLS 1.3
     /// application data both ways): nothing more will be read.
     fn established(&self) -> bool {
@@ -255,8 +258,7 @@ impl Tls {
             e.insert(k.to_owned(), v);
         };
         let ts = self.ts_ns.unwrap_or(0);
-        put(fields::TIMESTAMP, Value::from(ts.div_euclid(1_000_000)));
-        put("timestamp_us", Value::from(ts.div_euclid(1000)));
+        super::flow::put_time(&mut put, ts);
         if let Some(s) = &self.server {
             put("version", Value::from(version_name(s.version)));
             put("cipher", Value::from(cipher_name(s.cipher)));
@@ -338,17 +340,6 @@ fn dashed(values: impl Iterator<Item = u16>) -> String {
             s.push('-');
         }
         let _ = write!(s, "{v}");
-    }
-    s
-}
-
-/// Lower-case hex (digests, fingerprints).
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
     s
 }

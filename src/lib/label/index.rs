@@ -6,6 +6,7 @@
 //! and entries chain to the next source's.
 
 use crate::net::PrefixTable;
+use crate::text::hex;
 use ipnet::IpNet;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -345,16 +346,6 @@ fn decode_hex(text: &str, out: &mut [u8; 32]) -> Option<usize> {
         return None;
     }
     Some(n)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
 }
 
 /// What a feed or STIX object says about its indicators, shared by many of them.

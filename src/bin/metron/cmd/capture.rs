@@ -65,7 +65,6 @@ pub fn run(mut args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
         Emit {
             flows: has(EmitChoice::Flows),
             packets: has(EmitChoice::Packets),
-            dns: has(EmitChoice::Dns),
             apps: Apps {
                 dns: has(EmitChoice::Dns),
                 http: has(EmitChoice::Http),
