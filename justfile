@@ -2,10 +2,11 @@
 
 export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/metron-target")
 
-# the whole test suite (what CI runs); live capture needs libpcap-dev
+# the whole test suite (what CI runs); live capture needs libpcap-dev, Kafka needs tansu
+# (cargo install tansu --locked --features dynostore)
 test:
     cargo test
-    cargo test --features live --test live
+    cargo test --features live,kafka --test live --test kafka
 
 # run one fuzz target for a while (cargo install cargo-fuzz; nightly): just fuzz parse 600
 fuzz target seconds="600":
@@ -16,7 +17,7 @@ fmt:
 
 lint:
     cargo fmt --check
-    cargo clippy --all-targets --features live -- -D warnings
+    cargo clippy --all-targets --features live,kafka -- -D warnings
 
 # regenerate man pages and completions from the clap definitions
 gen:
@@ -29,6 +30,7 @@ bench:
     scripts/bench-store.sh 1000000 10000000
     scripts/bench-hunt.sh 10000000 100000
     scripts/bench-listen.sh 2000000
+    scripts/bench-kafka.sh 1000000
 
 demo:
     cargo run --release -- demo

@@ -276,3 +276,28 @@ fn help_shows_examples() {
     metron().args(["parse", "--help"]).assert().success().stdout(predicate::str::contains("Examples:"));
     metron().arg("--help").assert().success().stdout(predicate::str::contains("metron demo"));
 }
+
+/// A Kafka URL is read by every build: its problems are reported at once, before
+/// anything connects, and a build without the `kafka` feature says how to get one.
+#[test]
+fn kafka_urls_are_checked_whole_and_a_build_without_kafka_says_so() {
+    let out = metron()
+        .args(["enrich", "--internal", "10.0.0.0/8", "kafka://nohost/bad topic?offset=middle"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for part in ["\"nohost\" is not HOST:PORT", "\"bad topic\"", "offset=middle"] {
+        assert!(err.contains(part), "{part} missing: {err}");
+    }
+    let out = metron().args(["enrich", "--internal", "10.0.0.0/8", "kafka://h:1/t", "kafka://h:1/u"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read alone"), "{out:?}");
+    if cfg!(not(feature = "kafka")) {
+        let out = metron().args(["enrich", "--internal", "10.0.0.0/8", "kafka://127.0.0.1:9/raw"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--features kafka"), "{out:?}");
+        let out =
+            metron().args(["generate", "zeek-conn", "-n", "1", "-o", "kafka://127.0.0.1:9/raw"]).output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--features kafka"), "{out:?}");
+    }
+}

@@ -111,6 +111,24 @@ pub trait Processor {
     /// `None` after them): a processor keeps its fields on what it makes of them.
     fn set_envelope(&mut self, _envelope: Option<&io::Envelope>) {}
 
+    /// Makes what was handed over so far durable (the store commits its open
+    /// batches) before a Kafka input stores its offsets.
+    fn checkpoint(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    /// Whether it makes new records with new guids (parse), which a replayable
+    /// source asks to make from the record's position instead
+    /// ([`Feed::record_keyed`]).
+    fn mints_guids(&self) -> bool {
+        false
+    }
+
+    /// The stage's name: a Kafka input's default consumer group is `metron-NAME`.
+    fn name(&self) -> &str {
+        "metron"
+    }
+
     fn had_errors(&self) -> bool;
 
     /// The summary line for stderr.
@@ -195,7 +213,27 @@ impl<P: Processor> Feed<'_, P> {
     /// One record. `Flow::Stop` when the output failed (the error is returned by the
     /// run), so that the source stops reading.
     pub fn record(&mut self, source: &str, at: u64, record: P::Record<'_>) -> Flow {
+        self.record_keyed(source, at, None, record)
+    }
+
+    /// One record from a source that may hand it over again after a crash (a Kafka
+    /// topic): a processor that mints guids (parse) gives what it makes of it guids
+    /// from `key` (where the record was read), so that a replay repeats them and the
+    /// store keeps one copy.
+    pub fn record_keyed(
+        &mut self,
+        source: &str,
+        at: u64,
+        key: Option<&crate::event::StableGuid>,
+        record: P::Record<'_>,
+    ) -> Flow {
         let mut result = self.processor.record(source, at, record, &mut self.events, &mut self.error_records);
+        if let Some(key) = key.filter(|_| self.processor.mints_guids()) {
+            match self.processor.raw_output() {
+                Some((raw, _)) => key.stamp(raw, &mut self.events),
+                None => key.stamp(&mut [], &mut self.events),
+            }
+        }
         result = result.and_then(|()| self.drain());
         self.count += 1;
         if self.count.is_multiple_of(TICK_EVERY) {
@@ -252,6 +290,16 @@ impl<P: Processor> Feed<'_, P> {
     /// far goes out now (a follower waiting, a quiet interface).
     pub fn idle(&mut self) -> std::io::Result<()> {
         self.tick()?;
+        self.out.flush()?;
+        self.errors.flush()
+    }
+
+    /// Everything handed over so far is written, acknowledged (a Kafka output) or
+    /// committed (the store): after this a Kafka input may store its offsets.
+    pub fn checkpoint(&mut self) -> std::io::Result<()> {
+        self.drain()?;
+        self.processor.checkpoint()?;
+        self.drain()?;
         self.out.flush()?;
         self.errors.flush()
     }
@@ -376,13 +424,104 @@ impl<P: for<'r> Processor<Record<'r> = LineData<'r>>> Source<P> for FollowLines<
     }
 }
 
-/// Runs a line processor over `opts.inputs`, followed or read once.
+/// The messages of a Kafka topic, one record per line of each (a message is usually
+/// one line), until the input's end (`eof=true`) or SIGINT/SIGTERM. Offsets are
+/// stored only after a checkpoint: what the stage made of the messages is written,
+/// acknowledged or committed first.
+#[cfg(feature = "kafka")]
+pub struct KafkaLines {
+    pub url: io::KafkaUrl,
+    pub max_line: usize,
+}
+
+/// How often a Kafka input checkpoints and stores its offsets while busy.
+#[cfg(feature = "kafka")]
+const KAFKA_COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[cfg(feature = "kafka")]
+impl<P: for<'r> Processor<Record<'r> = LineData<'r>>> Source<P> for KafkaLines {
+    fn unit(&self) -> &'static str {
+        "messages"
+    }
+
+    fn feed(self, feed: &mut Feed<'_, P>) -> Result<(), RunError> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::{Duration, Instant};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, stop.clone())?;
+        }
+        let group = format!("metron-{}", feed.processor.name());
+        let mut input = io::KafkaInput::open(&self.url, &group, feed.quiet()).map_err(RunError::Source)?;
+        feed.input(&self.url.display());
+        // The name error records give as the file: `TOPIC[PARTITION]`; the line is
+        // the message's offset.
+        let mut names: std::collections::BTreeMap<i32, String> = std::collections::BTreeMap::new();
+        let topic = self.url.topic.clone();
+        let keyed = feed.processor.mints_guids();
+        let mut last_store = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let polled = input.poll(Duration::from_millis(100), |partition, offset, payload| {
+                let name = names.entry(partition).or_insert_with(|| format!("{topic}[{partition}]"));
+                let at = u64::try_from(offset).unwrap_or(0);
+                let _ = io::read_lines(&mut &payload[..], self.max_line, |n, data| {
+                    let key = keyed.then(|| {
+                        crate::event::StableGuid::new(&[
+                            topic.as_bytes(),
+                            &partition.to_le_bytes(),
+                            &offset.to_le_bytes(),
+                            &n.to_le_bytes(),
+                        ])
+                    });
+                    feed.record_keyed(name, at, key.as_ref(), data)
+                });
+            });
+            feed.take_write_error()?;
+            let idle = match polled {
+                io::Polled::End => break,
+                io::Polled::Idle => {
+                    feed.idle()?;
+                    true
+                }
+                io::Polled::Message => false,
+            };
+            if input.pending() > 0 && (idle || last_store.elapsed() >= KAFKA_COMMIT_EVERY) {
+                feed.checkpoint()?;
+                input.store();
+                last_store = Instant::now();
+            }
+        }
+        feed.checkpoint()?;
+        input.close().map_err(RunError::Source)
+    }
+}
+
+/// The Kafka topic among `inputs`, if one is named: it is read alone.
+fn kafka_input(inputs: &[PathBuf], follow: bool) -> Result<Option<io::KafkaUrl>, RunError> {
+    let Some(arg) = inputs.iter().find(|p| io::is_kafka(p)) else { return Ok(None) };
+    if inputs.len() > 1 {
+        return Err(RunError::Source("a Kafka topic is read alone: one kafka:// input, no files beside it".into()));
+    }
+    if follow {
+        return Err(RunError::Source("--follow is for files: a Kafka topic is read until interrupted already".into()));
+    }
+    io::kafka_url(arg).map(Some).map_err(RunError::Source)
+}
+
+/// Runs a line processor over `opts.inputs`, followed or read once, or over a Kafka
+/// topic.
 pub fn run_lines<P: for<'r> Processor<Record<'r> = LineData<'r>>>(
     processor: &mut P,
     opts: &RunOptions,
     max_line: usize,
 ) -> Result<Outcome, RunError> {
     let outputs = opts.outputs();
+    if let Some(url) = kafka_input(&opts.inputs, opts.follow)? {
+        #[cfg(feature = "kafka")]
+        return run(processor, KafkaLines { url, max_line }, &outputs);
+        #[cfg(not(feature = "kafka"))]
+        return Err(RunError::Source(format!("{}: this build has no Kafka", url.display())));
+    }
     if opts.follow {
         run(processor, FollowLines { inputs: &opts.inputs, max_line }, &outputs)
     } else {
@@ -542,6 +681,12 @@ impl Processor for EventLines<'_> {
     }
     fn raw_output(&mut self) -> Option<(&mut Vec<u8>, &mut u64)> {
         Some((&mut self.raw, &mut self.raw_lines))
+    }
+    fn checkpoint(&mut self) -> std::io::Result<()> {
+        self.stage.checkpoint()
+    }
+    fn name(&self) -> &str {
+        self.stage.name()
     }
     fn had_errors(&self) -> bool {
         self.stats.errors > 0

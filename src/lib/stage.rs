@@ -52,6 +52,12 @@ pub trait Stage: Send {
         Vec::new()
     }
 
+    /// Makes everything handed to the stage so far durable (the store commits its
+    /// open batches): a Kafka input stores its offsets after this.
+    fn checkpoint(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+
     /// End of input: emit what is held back.
     fn flush(&mut self, _out: &mut Vec<Event>) {}
 

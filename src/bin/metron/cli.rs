@@ -364,7 +364,8 @@ long connections, a DNS tunnel, scans, an upload jump) for `metron profile`; --t
 /// Where every stage writes, and how it reads: the same flags on each.
 #[derive(Debug, Args)]
 pub struct StageIo {
-    /// Write events here instead of stdout (.zst and .gz compress).
+    /// Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC
+    /// (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -568,7 +569,7 @@ pub struct ParseArgs {
     #[arg(short, long, value_name = "FORMAT", value_parser = FormatName, hide_possible_values = true)]
     pub format: Option<String>,
 
-    /// Files to read (.gz and .zst are decompressed); none or `-` reads stdin.
+    /// Files to read (.gz and .zst are decompressed); none or `-` reads stdin. Or one kafka://HOST:PORT[,HOST:PORT]/TOPIC?group=NAME (a build with --features kafka; docs/scale-out.md).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -650,7 +651,7 @@ pub struct ListenArgs {
 
 #[derive(Debug, Args)]
 pub struct EnrichArgs {
-    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin.
+    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin. Or one kafka://HOST:PORT[,HOST:PORT]/TOPIC?group=NAME (a build with --features kafka; docs/scale-out.md).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -702,7 +703,7 @@ pub struct EnrichArgs {
 
 #[derive(Debug, Args)]
 pub struct AlertArgs {
-    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin.
+    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin. Or one kafka://HOST:PORT[,HOST:PORT]/TOPIC?group=NAME (a build with --features kafka; docs/scale-out.md).
     /// With --check: more rule files and directories.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -741,7 +742,7 @@ pub struct AlertArgs {
 
 #[derive(Debug, Args)]
 pub struct LabelArgs {
-    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin.
+    /// NDJSON events to read (.gz and .zst are decompressed); none or `-` reads stdin. Or one kafka://HOST:PORT[,HOST:PORT]/TOPIC?group=NAME (a build with --features kafka; docs/scale-out.md).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -810,7 +811,7 @@ pub struct ProfileArgs {
     #[arg(long, value_name = "N")]
     pub max_entities: Option<usize>,
 
-    /// Files to read (NDJSON events); none or `-` reads stdin.
+    /// Files to read (NDJSON events); none or `-` reads stdin. Or one kafka://HOST:PORT[,HOST:PORT]/TOPIC?group=NAME (a build with --features kafka; docs/scale-out.md).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -940,7 +941,7 @@ pub enum StoreCommand {
 
 #[derive(Debug, Args)]
 pub struct StoreIngestArgs {
-    /// NDJSON records to store (.gz and .zst are decompressed); none or `-` reads stdin.
+    /// NDJSON records to store (.gz and .zst are decompressed); none or `-` reads stdin. Or one kafka://HOST:PORT[,HOST:PORT]/TOPIC?group=NAME (a build with --features kafka; docs/scale-out.md). Offsets are committed after the segments are.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

@@ -106,6 +106,47 @@ impl StableGuid {
         b[8] = (b[8] & 0x3f) | 0x80;
         uuid::Uuid::from_bytes(b).hyphenated().to_string()
     }
+
+    /// Gives what one record became the guids this key makes, numbered in order:
+    /// first the NDJSON lines a parser's direct path wrote for it, then its events.
+    /// The same record read again gets the same guids.
+    pub fn stamp(&self, lines: &mut [u8], events: &mut [Event]) {
+        let mut index = 0u32;
+        for line in lines.split_mut(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            restamp(line, &self.guid(line_ms(line), index));
+            index += 1;
+        }
+        for e in events {
+            let guid = self.guid(event_ms(e), index);
+            e.insert(fields::GUID.into(), guid.into());
+            index += 1;
+        }
+    }
+}
+
+/// An event's `timestamp` (epoch ms), or 0.
+pub fn event_ms(e: &Event) -> i64 {
+    e.get(fields::TIMESTAMP).and_then(|v| v.as_i64()).unwrap_or(0)
+}
+
+/// The `timestamp` of an NDJSON line written by a parser's direct path (flat, the
+/// field written as an integer), or 0.
+pub fn line_ms(line: &[u8]) -> i64 {
+    const KEY: &[u8] = b"\"timestamp\":";
+    let Some(at) = line.windows(KEY.len()).position(|w| w == KEY) else { return 0 };
+    let digits = line[at + KEY.len()..].iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&line[at + KEY.len()..at + KEY.len() + digits]).ok().and_then(|d| d.parse().ok()).unwrap_or(0)
+}
+
+/// Overwrites the guid a direct path wrote (`"guid":"` and 36 characters) in place.
+pub fn restamp(line: &mut [u8], guid: &str) {
+    const KEY: &[u8] = b"\"guid\":\"";
+    if let Some(at) = line.windows(KEY.len()).position(|w| w == KEY) {
+        let start = at + KEY.len();
+        if line.get(start + 36) == Some(&b'"') && guid.len() == 36 {
+            line[start..start + 36].copy_from_slice(guid.as_bytes());
+        }
+    }
 }
 
 /// A new UUID v7 as text: ids sort by the time they were made, also within one

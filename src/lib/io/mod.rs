@@ -6,6 +6,7 @@ mod envelope;
 mod errors;
 mod follow;
 mod input;
+pub mod kafka;
 mod lines;
 mod output;
 mod progress;
@@ -15,6 +16,9 @@ pub use envelope::{read_line as read_envelope_line, Envelope};
 pub use errors::{ErrorSink, ErrorSinkMode};
 pub use follow::{FollowHandler, Follower};
 pub use input::{open_input, InputSpec};
+pub use kafka::{is_kafka, url_of as kafka_url, KafkaUrl};
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaInput, KafkaSink, Polled};
 pub use lines::{read_lines, Flow, LineData, DEFAULT_MAX_LINE};
 pub use output::Output;
 pub use progress::Progress;

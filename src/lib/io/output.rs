@@ -24,6 +24,17 @@ fn file_sink(path: &Path, file: File) -> io::Result<Sink> {
     })
 }
 
+#[cfg(feature = "kafka")]
+fn kafka_sink(p: &Path) -> io::Result<Box<dyn Write + Send>> {
+    let url = super::kafka_url(p).map_err(io::Error::other)?;
+    Ok(Box::new(super::KafkaSink::open(&url, false).map_err(io::Error::other)?))
+}
+
+#[cfg(not(feature = "kafka"))]
+fn kafka_sink(p: &Path) -> io::Result<Box<dyn Write + Send>> {
+    Err(io::Error::other(super::kafka_url(p).err().unwrap_or_default()))
+}
+
 /// An NDJSON writer.
 pub struct Output {
     sink: Sink,
@@ -35,9 +46,11 @@ pub struct Output {
 
 impl Output {
     /// stdout when `path` is `None` or `-`.
+    /// A `kafka://HOST:PORT/TOPIC` produces each line as a message; `flush` waits
+    /// until the broker acknowledged them.
     pub fn open(path: Option<&Path>) -> io::Result<Output> {
         let sink = Output::sink(path)?;
-        let path = path.filter(|p| p.as_os_str() != "-").map(Path::to_path_buf);
+        let path = path.filter(|p| p.as_os_str() != "-" && !super::is_kafka(p)).map(Path::to_path_buf);
         Ok(Output { sink, path, written: 0, line: Vec::with_capacity(4096) })
     }
 
@@ -61,6 +74,7 @@ impl Output {
         Ok(match path {
             None => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(io::stdout()))),
             Some(p) if p.as_os_str() == "-" => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, Box::new(io::stdout()))),
+            Some(p) if super::is_kafka(p) => Sink::Plain(BufWriter::with_capacity(BUF_SIZE, kafka_sink(p)?)),
             Some(p) => {
                 let file = File::create(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
                 file_sink(p, file)?

@@ -517,6 +517,12 @@ impl Processor for ParseStage {
     fn set_envelope(&mut self, envelope: Option<&io::Envelope>) {
         self.envelope = envelope.cloned();
     }
+    fn name(&self) -> &str {
+        "parse"
+    }
+    fn mints_guids(&self) -> bool {
+        true
+    }
     fn had_errors(&self) -> bool {
         self.stats.errors > 0
     }

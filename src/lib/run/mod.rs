@@ -23,7 +23,7 @@ pub use metrics::Metrics;
 
 use crate::driver::{self, Processor};
 use crate::error::error_record;
-use crate::event::{fields, Event, StableGuid};
+use crate::event::{event_ms, fields, line_ms, restamp, Event, StableGuid};
 use crate::io::{self, Flow, FollowHandler, LineData, Output};
 use crate::listen::Listeners;
 use crate::parse::ParseStage;
@@ -280,30 +280,6 @@ fn line_key(ino: u64, line: u64, data: &LineData<'_>) -> StableGuid {
         LineData::Line(l) => StableGuid::new(&[&ino.to_le_bytes(), &line.to_le_bytes(), l]),
         LineData::TooLong { prefix, len } => {
             StableGuid::new(&[&ino.to_le_bytes(), &line.to_le_bytes(), prefix, &len.to_le_bytes()])
-        }
-    }
-}
-
-fn event_ms(e: &Event) -> i64 {
-    e.get(fields::TIMESTAMP).and_then(|v| v.as_i64()).unwrap_or(0)
-}
-
-/// The `timestamp` of an NDJSON line written by a parser's direct path (flat, the
-/// field written as an integer), or 0.
-fn line_ms(line: &[u8]) -> i64 {
-    const KEY: &[u8] = b"\"timestamp\":";
-    let Some(at) = line.windows(KEY.len()).position(|w| w == KEY) else { return 0 };
-    let digits = line[at + KEY.len()..].iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(&line[at + KEY.len()..at + KEY.len() + digits]).ok().and_then(|d| d.parse().ok()).unwrap_or(0)
-}
-
-/// Overwrites the guid a direct path wrote (`"guid":"` and 36 characters) in place.
-fn restamp(line: &mut [u8], guid: &str) {
-    const KEY: &[u8] = b"\"guid\":\"";
-    if let Some(at) = line.windows(KEY.len()).position(|w| w == KEY) {
-        let start = at + KEY.len();
-        if line.get(start + 36) == Some(&b'"') && guid.len() == 36 {
-            line[start..start + 36].copy_from_slice(guid.as_bytes());
         }
     }
 }

@@ -372,6 +372,10 @@ impl Stage for IngestStage {
         std::mem::take(&mut lock(&self.shared).messages)
     }
 
+    fn checkpoint(&mut self) -> std::io::Result<()> {
+        self.sync().map_err(|e| std::io::Error::other(e.to_string()))
+    }
+
     fn flush(&mut self, _out: &mut Vec<Event>) {
         // Wait for the writer, so that the summary counts what is stored; `finish`
         // reports a failure.

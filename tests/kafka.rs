@@ -1,0 +1,376 @@
+//! Kafka between stages, against a real broker on loopback: tansu, a Kafka-protocol
+//! broker (`cargo install tansu --locked --features dynostore`; `.ci/run` installs
+//! it, `TANSU` names another binary). The stages are the real binary; offsets and
+//! lag are read with librdkafka, as any Kafka tool would.
+#![cfg(feature = "kafka")]
+
+mod common;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_metron")
+}
+
+/// A tansu broker on a free loopback port. A shell watches it: the broker is killed
+/// when the test process goes away, however it ends.
+struct Broker {
+    watchdog: Child,
+    port: u16,
+}
+
+impl Broker {
+    fn start(dir: &Path, port: u16) -> Broker {
+        let tansu = std::env::var("TANSU").unwrap_or_else(|_| "tansu".into());
+        let listener = format!("tcp://127.0.0.1:{port}");
+        let log = dir.join(format!("tansu-{port}.log"));
+        let script = format!(
+            "'{tansu}' broker --listener-url {listener} --advertised-listener-url {listener} \
+             --storage-engine memory://tansu/ >>'{log}' 2>&1 & t=$!; trap 'kill -9 $t; exit 0' TERM; \
+             while kill -0 {me} 2>/dev/null && kill -0 $t 2>/dev/null; do sleep 0.5; done; kill -9 $t 2>/dev/null",
+            log = log.display(),
+            me = std::process::id()
+        );
+        let watchdog = Command::new("sh").args(["-c", &script]).spawn().expect("sh");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {port} (is it installed? cargo install tansu --locked --features dynostore): {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Broker { watchdog, port }
+    }
+
+    fn url(&self, topic: &str) -> String {
+        format!("kafka://127.0.0.1:{}/{topic}", self.port)
+    }
+
+    fn create_topic(&self, name: &str, partitions: u32) {
+        let tansu = std::env::var("TANSU").unwrap_or_else(|_| "tansu".into());
+        let out = Command::new(tansu)
+            .args(["topic", "create", name, "--partitions", &partitions.to_string()])
+            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .output()
+            .expect("tansu topic create");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn client(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", format!("127.0.0.1:{}", self.port));
+        c
+    }
+
+    /// Per partition, the offset `group` committed (0 when none).
+    fn committed(&self, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+        let consumer: BaseConsumer = self.client().set("group.id", group).create().unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition(topic, p);
+        }
+        let committed = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+        committed
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            })
+            .collect()
+    }
+
+    /// Per partition, the offset after its last message, and how many messages the
+    /// topic holds, found by reading it to its end. (Not by ListOffsets: tansu 0.6
+    /// answers "latest" with the last batch's first offset + 1, not the log end
+    /// offset Apache Kafka gives; docs/scale-out.md.)
+    fn ends(&self, topic: &str, partitions: i32) -> (Vec<i64>, i64) {
+        let consumer: BaseConsumer =
+            self.client().set("group.id", "metron-test-reader").set("enable.partition.eof", "true").create().unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+        }
+        consumer.assign(&tpl).unwrap();
+        let mut ends = vec![0; partitions as usize];
+        let mut done = std::collections::HashSet::new();
+        let mut count = 0;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while done.len() < partitions as usize {
+            assert!(Instant::now() < deadline, "could not read {topic} to its end");
+            match consumer.poll(Duration::from_millis(500)) {
+                Some(Ok(m)) => {
+                    use rdkafka::Message;
+                    ends[m.partition() as usize] = m.offset() + 1;
+                    count += 1;
+                }
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                    done.insert(p);
+                }
+                _ => {}
+            }
+        }
+        (ends, count)
+    }
+
+    /// Messages `group` has not committed, given the partitions' ends.
+    fn lag(&self, group: &str, topic: &str, ends: &[i64]) -> i64 {
+        let committed = self.committed(group, topic, ends.len() as i32);
+        ends.iter().zip(committed).map(|(e, c)| e - c).sum()
+    }
+
+    fn produce(&self, topic: &str, messages: &[&[u8]]) {
+        let producer: BaseProducer = self.client().create().unwrap();
+        for m in messages {
+            producer.send(BaseRecord::<(), [u8]>::to(topic).payload(m)).unwrap();
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.watchdog.id().to_string()]).status();
+        let _ = self.watchdog.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A process killed when the test ends, passed or not.
+struct Running(Child);
+
+impl Running {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+    /// SIGTERM, and how it exited.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        self.0.wait().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn query(store: &Path, sql: &str) -> serde_json::Value {
+    let out = Command::new(bin())
+        .args(["store", "query", "--store"])
+        .arg(store)
+        .args(["--format", "ndjson", sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    common::lines(&out.stdout).remove(0)
+}
+
+/// The issue's acceptance run: parse produces 200,000 events to a 4-partition topic;
+/// two enrich processes in one group consume it and produce to a second topic; one is
+/// killed with -9 mid-stream and another started; store ingest consumes the second
+/// topic. Every event is stored exactly once, each enriched, and no lag is left.
+#[test]
+fn a_consumer_killed_mid_stream_loses_nothing_and_the_store_holds_each_event_once() {
+    const N: i64 = 200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), free_port());
+    broker.create_topic("raw", 4);
+    broker.create_topic("enriched", 4);
+
+    let conn = dir.path().join("conn.log");
+    let status = Command::new(bin())
+        .args(["generate", "zeek-conn", "-n", &N.to_string(), "--seed", "5", "-o"])
+        .arg(&conn)
+        .status();
+    assert!(status.unwrap().success());
+    let out =
+        Command::new(bin()).args(["parse", "-f", "zeek"]).arg(&conn).args(["-o", &broker.url("raw")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (raw_ends, produced) = broker.ends("raw", 4);
+    assert_eq!(produced, N, "parse produced every event");
+
+    let consumer = |n: u32| {
+        let source = format!("{}?group=enrich&session.timeout.ms=6000&heartbeat.interval.ms=500", broker.url("raw"));
+        Command::new(bin())
+            .args(["enrich", "--internal", "10.0.0.0/8", &source, "-o", &broker.url("enriched")])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join(format!("enrich-{n}.err"))).unwrap())
+            .spawn()
+            .map(Running)
+            .unwrap()
+    };
+    let mut first = consumer(1);
+    let mut second = consumer(2);
+    // Kill one once the group has committed some of the topic, and start another.
+    wait_for("the enrich group to commit", Duration::from_secs(120), || broker.lag("enrich", "raw", &raw_ends) < N);
+    first.kill();
+    let lag_at_kill = broker.lag("enrich", "raw", &raw_ends);
+    assert!(lag_at_kill > 0, "the kill came after the end; the test proves nothing");
+    let mut third = consumer(3);
+    let mut last_said = Instant::now();
+    wait_for("the enrich group to catch up", Duration::from_secs(300), || {
+        let lag = broker.lag("enrich", "raw", &raw_ends);
+        if last_said.elapsed() > Duration::from_secs(5) {
+            eprintln!("enrich lag {lag}: committed {:?} of {raw_ends:?}", broker.committed("enrich", "raw", 4));
+            last_said = Instant::now();
+        }
+        lag == 0
+    });
+    for c in [&mut second, &mut third] {
+        let status = c.terminate();
+        assert!(status.success(), "enrich exits 0 on SIGTERM: {status:?}");
+    }
+    let (enriched_ends, enriched) = broker.ends("enriched", 4);
+    assert!(enriched >= N, "at least once: {enriched} messages for {N} events");
+
+    let store = dir.path().join("store");
+    let source = format!("{}?group=store&eof=true", broker.url("enriched"));
+    let out = Command::new(bin()).args(["store", "ingest", "--store"]).arg(&store).arg(&source).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(broker.lag("store", "enriched", &enriched_ends), 0, "store ingest committed its offsets");
+
+    let counts = query(
+        &store,
+        "SELECT count(*) AS n, count(DISTINCT guid) AS guids, count(DISTINCT uid) AS uids, \
+         count(\"enrichments.network.ip_src_addr.internal\") AS enriched FROM events",
+    );
+    assert_eq!(counts["n"], N, "{counts}");
+    assert_eq!(counts["guids"], N, "{counts}");
+    assert_eq!(counts["uids"], N, "{counts}");
+    assert_eq!(counts["enriched"], N, "{counts}");
+}
+
+/// What is not an event (not JSON, too long) becomes an error record naming the topic,
+/// the partition and the offset; the good messages around it go on.
+#[test]
+fn poison_messages_become_error_records_and_the_partition_moves_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), free_port());
+    broker.create_topic("poison", 1);
+    let long = format!("{{\"pad\":\"{}\"}}", "x".repeat(5000));
+    broker.produce(
+        "poison",
+        &[b"{\"ip_src_addr\":\"10.1.1.1\"}", b"not json at all", long.as_bytes(), b"{\"ip_src_addr\":\"192.0.2.9\"}"],
+    );
+    let out_file = dir.path().join("out.ndjson");
+    let errors = dir.path().join("errors.ndjson");
+    let out = Command::new(bin())
+        .args(["enrich", "--internal", "10.0.0.0/8", "--max-line-bytes", "1000"])
+        .arg(format!("{}?group=p&eof=true", broker.url("poison")))
+        .arg("-o")
+        .arg(&out_file)
+        .arg("--errors")
+        .arg(&errors)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "errors make exit code 1: {}", String::from_utf8_lossy(&out.stderr));
+    let events = common::lines(&std::fs::read(&out_file).unwrap());
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["enrichments.network.ip_src_addr.internal"], true);
+    assert_eq!(events[1]["enrichments.network.ip_src_addr.internal"], false);
+    let errs = common::lines(&std::fs::read(&errors).unwrap());
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs[0]["file"], "poison[0]");
+    assert_eq!(errs[0]["line"], 1, "the offset of the message");
+    assert!(errs[0]["message"].as_str().unwrap().contains("not an event"), "{}", errs[0]);
+    assert_eq!(errs[1]["line"], 2);
+    assert!(errs[1]["message"].as_str().unwrap().contains("over the limit"), "{}", errs[1]);
+    assert_eq!(broker.committed("p", "poison", 1), [4], "the bad messages are committed past, not retried forever");
+}
+
+/// Messages keyed by community_id (else ip_src_addr): one flow stays on one
+/// partition, as alert's de-duplication and profile's windows need.
+#[test]
+fn events_of_one_flow_land_on_one_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), free_port());
+    broker.create_topic("keyed", 4);
+    let input = dir.path().join("in.ndjson");
+    let mut text = String::new();
+    for i in 0..400 {
+        text.push_str(&format!("{{\"community_id\":\"1:flow{}\",\"n\":{i}}}\n", i % 8));
+    }
+    std::fs::write(&input, text).unwrap();
+    let out = Command::new(bin())
+        .args(["enrich", "--internal", "10.0.0.0/8"])
+        .arg(&input)
+        .args(["-o", &broker.url("keyed")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let consumer: BaseConsumer =
+        broker.client().set("group.id", "check").set("auto.offset.reset", "earliest").create().unwrap();
+    consumer.subscribe(&["keyed"]).unwrap();
+    let mut partition_of = std::collections::HashMap::new();
+    let mut seen = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen < 400 && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            use rdkafka::Message;
+            let v: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+            let flow = v["community_id"].as_str().unwrap().to_owned();
+            assert_eq!(m.key(), Some(flow.as_bytes()));
+            let p = *partition_of.entry(flow.clone()).or_insert(m.partition());
+            assert_eq!(p, m.partition(), "{flow} on two partitions");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 400);
+    let used: std::collections::HashSet<_> = partition_of.values().collect();
+    assert!(used.len() > 1, "8 flows all on one partition: the key is not used");
+}
+
+/// parse reading a topic gives each event a guid made from where its line was read
+/// (topic, partition, offset): a second group reading the same messages (as after a
+/// crash before the commit) gets the same guids, which the store keeps once.
+#[test]
+fn parse_from_a_topic_gives_the_same_guids_when_it_reads_the_messages_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), free_port());
+    broker.create_topic("eve", 2);
+    let out = Command::new(bin())
+        .args(["generate", "suricata-eve", "-n", "2000", "--seed", "3", "-o", &broker.url("eve")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |group: &str| {
+        let out = Command::new(bin())
+            .args(["parse", "-f", "suricata", &format!("{}?group={group}&eof=true", broker.url("eve"))])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut guids: Vec<String> =
+            common::lines(&out.stdout).iter().map(|e| e["guid"].as_str().unwrap().to_owned()).collect();
+        guids.sort();
+        guids
+    };
+    let first = read("a");
+    let again = read("b");
+    assert!(first.len() >= 2000, "{}", first.len());
+    assert_eq!(first, again);
+    let distinct: std::collections::HashSet<_> = first.iter().collect();
+    assert_eq!(distinct.len(), first.len(), "one guid per event");
+}
