@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/metron-target")
 
 # the whole test suite (what CI runs); live capture needs libpcap-dev, Kafka needs tansu
-# (cargo install tansu --locked --features dynostore)
+# (cargo install tansu --locked --features dynostore,libsql)
 test:
     cargo test
     cargo test --features live,kafka --test live --test kafka

@@ -5,7 +5,7 @@
 # stages piped without Kafka in the same run. The broker is tansu (memory storage) on
 # loopback, on this same machine: its work shares the two cores with metron's.
 # Usage: scripts/bench-kafka.sh [N]   (default N = 1000000)
-# Needs tansu (cargo install tansu --locked --features dynostore) and a kafka build.
+# Needs tansu (cargo install tansu --locked --features dynostore,libsql) and a kafka build.
 set -euo pipefail
 N=${1:-1000000}
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
 //! Kafka between stages, against a real broker on loopback: tansu, a Kafka-protocol
-//! broker (`cargo install tansu --locked --features dynostore`; `.ci/run` installs
-//! it, `TANSU` names another binary). The stages are the real binary; offsets and
+//! broker (`cargo install tansu --locked --features dynostore,libsql`: memory storage,
+//! and SQLite for the restart; `.ci/run` installs it, `TANSU` names another binary). The stages are the real binary; offsets and
 //! lag are read with librdkafka, as any Kafka tool would.
 #![cfg(feature = "kafka")]
 
@@ -26,18 +26,25 @@ struct Broker {
 }
 
 impl Broker {
+    /// A broker keeping its topics in memory.
     fn start(dir: &Path, port: u16) -> Broker {
+        Broker::start_with(dir, port, "memory://tansu/")
+    }
+
+    /// A broker keeping its topics in `storage` (`sqlite://FILE` is relative to `dir`:
+    /// it survives a restart).
+    fn start_with(dir: &Path, port: u16, storage: &str) -> Broker {
         let tansu = std::env::var("TANSU").unwrap_or_else(|_| "tansu".into());
         let listener = format!("tcp://127.0.0.1:{port}");
         let log = dir.join(format!("tansu-{port}.log"));
         let script = format!(
             "'{tansu}' broker --listener-url {listener} --advertised-listener-url {listener} \
-             --storage-engine memory://tansu/ >>'{log}' 2>&1 & t=$!; trap 'kill -9 $t; exit 0' TERM; \
+             --storage-engine {storage} >>'{log}' 2>&1 & t=$!; trap 'kill -9 $t; exit 0' TERM; \
              while kill -0 {me} 2>/dev/null && kill -0 $t 2>/dev/null; do sleep 0.5; done; kill -9 $t 2>/dev/null",
             log = log.display(),
             me = std::process::id()
         );
-        let watchdog = Command::new("sh").args(["-c", &script]).spawn().expect("sh");
+        let watchdog = Command::new("sh").args(["-c", &script]).current_dir(dir).spawn().expect("sh");
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -373,4 +380,60 @@ fn parse_from_a_topic_gives_the_same_guids_when_it_reads_the_messages_again() {
     assert_eq!(first, again);
     let distinct: std::collections::HashSet<_> = first.iter().collect();
     assert_eq!(distinct.len(), first.len(), "one guid per event");
+}
+
+/// The broker goes away in the middle of a run and comes back (its topics and the
+/// group's offsets kept in SQLite): the consumer waits and goes on, the producer
+/// retries, and the store ends with every event once.
+#[test]
+fn a_broker_restart_mid_stream_loses_nothing() {
+    const N: i64 = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let storage = "sqlite://tansu.db";
+    let mut broker = Broker::start_with(dir.path(), port, storage);
+    broker.create_topic("raw", 2);
+    broker.create_topic("enriched", 2);
+    let conn = dir.path().join("conn.log");
+    let status = Command::new(bin())
+        .args(["generate", "zeek-conn", "-n", &N.to_string(), "--seed", "8", "-o"])
+        .arg(&conn)
+        .status();
+    assert!(status.unwrap().success());
+    let out = Command::new(bin())
+        .args(["parse", "-q", "-f", "zeek"])
+        .arg(&conn)
+        .args(["-o", &broker.url("raw")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (raw_ends, produced) = broker.ends("raw", 2);
+    assert_eq!(produced, N);
+
+    let mut enrich = Command::new(bin())
+        .args(["enrich", "--internal", "10.0.0.0/8", &format!("{}?group=enrich", broker.url("raw"))])
+        .args(["-o", &broker.url("enriched")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("enrich.err")).unwrap())
+        .spawn()
+        .map(Running)
+        .unwrap();
+    wait_for("the enrich group to commit", Duration::from_secs(120), || broker.lag("enrich", "raw", &raw_ends) < N);
+    assert!(broker.lag("enrich", "raw", &raw_ends) > 0, "the restart came after the end; the test proves nothing");
+    drop(broker);
+    std::thread::sleep(Duration::from_secs(2));
+    broker = Broker::start_with(dir.path(), port, storage);
+    wait_for("the enrich group to catch up", Duration::from_secs(300), || broker.lag("enrich", "raw", &raw_ends) == 0);
+    assert!(enrich.terminate().success());
+    let said = std::fs::read_to_string(dir.path().join("enrich.err")).unwrap();
+    let outage = ["Connection refused", "Disconnected", "brokers are down"];
+    assert!(outage.iter().any(|o| said.contains(o)), "the outage was said: {said}");
+
+    let store = dir.path().join("store");
+    let source = format!("{}?group=store&eof=true", broker.url("enriched"));
+    let out = Command::new(bin()).args(["store", "ingest", "--store"]).arg(&store).arg(&source).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let counts = query(&store, "SELECT count(*) AS n, count(DISTINCT guid) AS guids FROM events");
+    assert_eq!(counts["n"], N, "{counts}");
+    assert_eq!(counts["guids"], N, "{counts}");
 }
