@@ -61,7 +61,7 @@ pub struct Outputs {
 /// A fatal problem: the run could not start, its source failed, or its output failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// A source that cannot go on (an interface that went away, say).
     #[error("{0}")]

@@ -242,6 +242,10 @@ mod client {
             }
         }
         fn error(&self, error: KafkaError, reason: &str) {
+            // The end of a partition is news for `eof=true`, not a problem.
+            if error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF) {
+                return;
+            }
             self.say(&format!("{error}: {reason}"));
         }
     }
@@ -312,7 +316,11 @@ mod client {
         pub fn open(url: &KafkaUrl, default_group: &str, quiet: bool) -> Result<KafkaInput, String> {
             let group = url.group.clone().unwrap_or_else(|| default_group.to_owned());
             let mut c = config(url);
+            // A fetch waits at most 50 ms for data (librdkafka's default is 500): on
+            // Kafka this only bounds the latency of an idle topic, but tansu holds every
+            // fetch for the whole wait, data or not (docs/scale-out.md).
             c.set("group.id", &group)
+                .set("fetch.wait.max.ms", "50")
                 .set("enable.auto.commit", "true")
                 .set("enable.auto.offset.store", "false")
                 .set("enable.partition.eof", if url.eof { "true" } else { "false" })
@@ -433,7 +441,7 @@ mod client {
     pub struct KafkaSink {
         producer: BaseProducer<Ctx>,
         topic: String,
-        key_fields: Vec<String>,
+        key: KeyFinder,
         partial: Vec<u8>,
         sent: u64,
     }
@@ -448,6 +456,9 @@ mod client {
                 .set("enable.idempotence", "true")
                 .set("partitioner", "murmur2_random")
                 .set("linger.ms", "5")
+                // At most 64 MiB of messages waiting for the broker (librdkafka's
+                // default is 1 GiB): past it, the stage waits.
+                .set("queue.buffering.max.kbytes", "65536")
                 .set("compression.type", "lz4");
             for (k, v) in &url.client {
                 c.set(k, v);
@@ -458,7 +469,7 @@ mod client {
             Ok(KafkaSink {
                 producer,
                 topic: url.topic.clone(),
-                key_fields: url.key.fields().into_iter().map(str::to_owned).collect(),
+                key: KeyFinder::new(&url.key.fields()),
                 partial: Vec::new(),
                 sent: 0,
             })
@@ -468,7 +479,7 @@ mod client {
             if line.is_empty() {
                 return Ok(());
             }
-            let key = message_key(line, &self.key_fields);
+            let key = self.key.key(line);
             let mut record = BaseRecord::to(&self.topic).payload(line);
             if let Some(k) = &key {
                 record = record.key(k.as_bytes());
@@ -500,7 +511,7 @@ mod client {
     impl Write for KafkaSink {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             let mut rest = buf;
-            while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            while let Some(nl) = memchr::memchr(b'\n', rest) {
                 if self.partial.is_empty() {
                     self.send(&rest[..nl])?;
                 } else {
@@ -544,11 +555,45 @@ mod client {
         }
     }
 
-    /// The first of `fields` the line has as a string or integer.
-    pub(crate) fn message_key(line: &[u8], fields: &[String]) -> Option<String> {
-        if fields.is_empty() {
-            return None;
+    /// Finds the value that keys a line's message: the first of some fields the line
+    /// has as a string or integer. Events are flat, so each field is looked for as
+    /// bytes (`"NAME":`, which cannot occur inside a JSON string, where quotes are
+    /// escaped) and only its value is read; a line where that finds nothing is read
+    /// whole.
+    pub(crate) struct KeyFinder {
+        fields: Vec<String>,
+        finders: Vec<memchr::memmem::Finder<'static>>,
+    }
+
+    impl KeyFinder {
+        pub(crate) fn new(fields: &[&str]) -> KeyFinder {
+            let finders = fields
+                .iter()
+                .map(|f| memchr::memmem::Finder::new(format!("\"{f}\":").as_bytes()).into_owned())
+                .collect();
+            KeyFinder { fields: fields.iter().map(|f| (*f).to_owned()).collect(), finders }
         }
+
+        pub(crate) fn key(&self, line: &[u8]) -> Option<String> {
+            if self.fields.is_empty() {
+                return None;
+            }
+            for finder in &self.finders {
+                if let Some(at) = finder.find(line) {
+                    let mut de = serde_json::Deserializer::from_slice(&line[at + finder.needle().len()..]);
+                    if let Ok(value) = <Scalar<'_> as serde::Deserialize>::deserialize(&mut de) {
+                        if let Some(text) = value.to_text() {
+                            return Some(text);
+                        }
+                    }
+                }
+            }
+            message_key_scanned(line, &self.fields)
+        }
+    }
+
+    /// [`KeyFinder::key`] by reading the object's top-level fields.
+    fn message_key_scanned(line: &[u8], fields: &[String]) -> Option<String> {
         struct Find<'f> {
             fields: &'f [String],
             found: Vec<Option<String>>,
@@ -573,18 +618,27 @@ mod client {
 
     #[cfg(test)]
     mod tests {
-        use super::message_key;
+        use super::KeyFinder;
+
+        fn message_key(line: &[u8], fields: &[String]) -> Option<String> {
+            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+            KeyFinder::new(&fields).key(line)
+        }
 
         #[test]
         fn key_is_the_first_field_present() {
             let fields = vec!["community_id".to_owned(), "ip_src_addr".to_owned()];
             let both = br#"{"ip_src_addr":"10.0.0.1","community_id":"1:abc"}"#;
             assert_eq!(message_key(both, &fields).as_deref(), Some("1:abc"));
-            let src = br#"{"ip_src_addr":"10.0.0.1","n":[1,{"community_id":"no"}]}"#;
+            // A field name inside a string value is not a field.
+            let src = br#"{"ip_src_addr":"10.0.0.1","msg":"{\"community_id\":\"no\"}"}"#;
             assert_eq!(message_key(src, &fields).as_deref(), Some("10.0.0.1"));
             assert_eq!(message_key(b"{\"a\":1}", &fields), None);
             assert_eq!(message_key(b"not json", &fields), None);
             assert_eq!(message_key(br#"{"port":443}"#, &["port".to_owned()]).as_deref(), Some("443"));
+            // A space before the colon: found by reading the object.
+            assert_eq!(message_key(br#"{"port" : 443}"#, &["port".to_owned()]).as_deref(), Some("443"));
+            assert_eq!(message_key(br#"{"port":null,"x":1}"#, &["port".to_owned()]), None);
         }
     }
 }
