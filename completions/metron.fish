@@ -235,7 +235,7 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand generate" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]. `store query` takes it more than once and reads the stores as one (shards written by several ingests)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and not __fish_seen_subcommand_from ingest query triage export prune stats compact help" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -255,7 +255,7 @@ complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_sub
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l batch-rows -d 'Records per batch; each batch is stored whole or not at all [default: 100000]' -r
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l flush-interval -d 'When following, store what has arrived at least this often [default: 1s]' -r
-complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]. `store query` takes it more than once and reads the stores as one (shards written by several ingests)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from ingest" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -269,7 +269,7 @@ complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_sub
 ndjson\t''
 csv\t''"
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l max-width -d 'Widest table column, in characters [default: 48]' -r
-complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]. `store query` takes it more than once and reads the stores as one (shards written by several ingests)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from query" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -282,7 +282,7 @@ complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_sub
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l assign -d 'Assign the alerts to someone' -r
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l group -d 'Group the alerts into this meta-alert' -r
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l who -d 'Who acts [default: $USER]' -r
-complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]. `store query` takes it more than once and reads the stores as one (shards written by several ingests)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from triage" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -295,7 +295,7 @@ complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_sub
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l since -d 'Only records at or after this time: RFC 3339, YYYY-MM-DD, epoch ms, or a duration ago (7d, 12h)' -r
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l until -d 'Only records before this time (same forms as --since)' -r
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l source-type -d 'Only this source.type (repeatable)' -r
-complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]. `store query` takes it more than once and reads the stores as one (shards written by several ingests)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -304,7 +304,7 @@ complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_sub
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l older-than -d 'Remove records whose timestamp is older than this (90d, 12h, ...)' -r
-complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]. `store query` takes it more than once and reads the stores as one (shards written by several ingests)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -312,7 +312,7 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]. `store query` takes it more than once and reads the stores as one (shards written by several ingests)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
@@ -320,7 +320,7 @@ never\t''"
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -s q -l quiet -d 'No summary line or progress on stderr'
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -s h -l help -d 'Print help'
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from stats" -s V -l version -d 'Print version'
-complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]' -r -F
+complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -l store -d 'The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store]. `store query` takes it more than once and reads the stores as one (shards written by several ingests)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand store; and __fish_seen_subcommand_from compact" -l color -d 'When to use colour on stderr (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''

@@ -644,3 +644,57 @@ fn each_source_type_has_a_view_where_its_numbers_stay_numbers() {
     let want = parsed.iter().filter(|e| e["ip_src_addr"] == *ip || e["ip_dst_addr"] == *ip).count() as u64;
     assert_eq!(rows.iter().map(|r| r["n"].as_u64().unwrap()).sum::<u64>(), want);
 }
+
+/// Shards written by separate ingests read as one store: `--store A --store B` gives
+/// the union of their events, per-source views, alerts and triage; the counts equal
+/// the sums of each shard's, and writing commands refuse more than one store.
+#[test]
+fn several_stores_are_queried_as_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let events = zeek_events();
+    let text = String::from_utf8(events).unwrap();
+    let all: Vec<&str> = text.lines().collect();
+    // Every other event to each shard, so that each has some of every source.
+    let first: Vec<&str> = all.iter().step_by(2).copied().collect();
+    let second: Vec<&str> = all.iter().skip(1).step_by(2).copied().collect();
+    assert!(ingest(&a, format!("{}\n", first.join("\n")).as_bytes(), &[]).status.success());
+    assert!(ingest(&b, format!("{}\n", second.join("\n")).as_bytes(), &[]).status.success());
+    assert!(ingest(&b, &alert_records("B1"), &[]).status.success());
+    let out =
+        metron().args(["store", "triage", "--store"]).arg(&b).args(["B1", "--status", "escalate"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let both = |sql: &str| {
+        let out = metron()
+            .args(["store", "query", "--format", "ndjson", "--store"])
+            .arg(&a)
+            .arg("--store")
+            .arg(&b)
+            .arg(sql)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        lines(&out.stdout)
+    };
+    let n = |rows: Vec<Value>| rows[0].as_object().and_then(|o| o.values().next()).and_then(Value::as_u64).unwrap();
+    let total = "SELECT count(*) FROM events";
+    assert_eq!(n(both(total)), count(&a, total) + count(&b, total));
+    assert_eq!(n(both(total)), all.len() as u64);
+    let conn = "SELECT count(*) FROM zeek_conn";
+    assert_eq!(n(both(conn)), count(&a, conn) + count(&b, conn));
+    let bytes = "SELECT sum(orig_bytes) FROM zeek_conn";
+    assert_eq!(n(both(bytes)), count(&a, bytes) + count(&b, bytes), "numbers stay numbers in the joined view");
+    assert_eq!(both("SELECT alert_id, status FROM alerts"), vec![json!({"alert_id": "B1", "status": "ESCALATE"})]);
+
+    let out = metron()
+        .args(["store", "ingest", "--store"])
+        .arg(&a)
+        .arg("--store")
+        .arg(&b)
+        .write_stdin("{}\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one --store"), "{out:?}");
+}

@@ -117,6 +117,11 @@ pub trait Processor {
         Ok(())
     }
 
+    /// How often a busy Kafka input checkpoints ([`Stage::checkpoint_every`]).
+    fn checkpoint_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+
     /// Whether it makes new records with new guids (parse), which a replayable
     /// source asks to make from the record's position instead
     /// ([`Feed::record_keyed`]).
@@ -434,10 +439,6 @@ pub struct KafkaLines {
     pub max_line: usize,
 }
 
-/// How often a Kafka input checkpoints and stores its offsets while busy.
-#[cfg(feature = "kafka")]
-const KAFKA_COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
 #[cfg(feature = "kafka")]
 impl<P: for<'r> Processor<Record<'r> = LineData<'r>>> Source<P> for KafkaLines {
     fn unit(&self) -> &'static str {
@@ -459,6 +460,7 @@ impl<P: for<'r> Processor<Record<'r> = LineData<'r>>> Source<P> for KafkaLines {
         let mut names: std::collections::BTreeMap<i32, String> = std::collections::BTreeMap::new();
         let topic = self.url.topic.clone();
         let keyed = feed.processor.mints_guids();
+        let every = feed.processor.checkpoint_every();
         let mut last_store = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             let polled = input.poll(Duration::from_millis(100), |partition, offset, payload| {
@@ -485,7 +487,7 @@ impl<P: for<'r> Processor<Record<'r> = LineData<'r>>> Source<P> for KafkaLines {
                 }
                 io::Polled::Message => false,
             };
-            if input.pending() > 0 && (idle || last_store.elapsed() >= KAFKA_COMMIT_EVERY) {
+            if input.pending() > 0 && (idle || last_store.elapsed() >= every) {
                 feed.checkpoint()?;
                 input.store();
                 last_store = Instant::now();
@@ -684,6 +686,9 @@ impl Processor for EventLines<'_> {
     }
     fn checkpoint(&mut self) -> std::io::Result<()> {
         self.stage.checkpoint()
+    }
+    fn checkpoint_every(&self) -> std::time::Duration {
+        self.stage.checkpoint_every()
     }
     fn name(&self) -> &str {
         self.stage.name()

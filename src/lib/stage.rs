@@ -58,6 +58,13 @@ pub trait Stage: Send {
         Ok(())
     }
 
+    /// How often a busy Kafka input asks for a checkpoint: often enough that a crash
+    /// hands little out again, seldom enough that a costly one (the store writing
+    /// segments) does not hold the input back.
+    fn checkpoint_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+
     /// End of input: emit what is held back.
     fn flush(&mut self, _out: &mut Vec<Event>) {}
 

@@ -914,8 +914,10 @@ pub struct HuntArgs {
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// The store directory [default: $METRON_STORE, then [store] dir of metron.toml, then ./metron-store].
+    /// `store query` takes it more than once and reads the stores as one (shards written by
+    /// several ingests).
     #[arg(long, global = true, value_name = "DIR")]
-    pub store: Option<PathBuf>,
+    pub store: Vec<PathBuf>,
 
     #[command(subcommand)]
     pub command: StoreCommand,

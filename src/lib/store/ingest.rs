@@ -376,6 +376,12 @@ impl Stage for IngestStage {
         self.sync().map_err(|e| std::io::Error::other(e.to_string()))
     }
 
+    /// A checkpoint waits for segments to be written: every 5 s (full batches are
+    /// written meanwhile, beside the reading).
+    fn checkpoint_every(&self) -> std::time::Duration {
+        Duration::from_secs(5)
+    }
+
     fn flush(&mut self, _out: &mut Vec<Event>) {
         // Wait for the writer, so that the summary counts what is stored; `finish`
         // reports a failure.

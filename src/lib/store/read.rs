@@ -32,14 +32,18 @@ pub struct Reader {
     conn: duckdb::Connection,
     store: Store,
     manifest: Manifest,
+    /// More stores read as one with the first (shards written by several ingests):
+    /// their segments and triage join the views; triage actions and saved searches
+    /// stay with the first.
+    also: Vec<(Store, Manifest)>,
     /// Held while this reader lives: writers keep the segments they replace.
-    _readers_lock: Option<std::fs::File>,
-    /// Segments DuckDB cannot read (file -> why), left out of the views so that the
+    _readers_locks: Vec<std::fs::File>,
+    /// Segments DuckDB cannot read (path -> why), left out of the views so that the
     /// rest of the store stays readable. Segments never change, so this is kept.
     damaged: std::collections::BTreeMap<String, String>,
-    /// The manifest file as it was when the views were made (length, modified,
-    /// inode: a writer replaces it by rename).
-    seen: Option<(u64, std::time::SystemTime, u64)>,
+    /// The manifest files as they were when the views were made (length, modified,
+    /// inode: a writer replaces them by rename).
+    seen: Vec<Option<(u64, std::time::SystemTime, u64)>>,
 }
 
 impl Reader {
@@ -54,21 +58,42 @@ impl Reader {
         Reader::open_allowing(store, Some(dir))
     }
 
+    /// A reader over several stores as one (`store query --store A --store B`): each
+    /// view is the union of the stores' views.
+    pub fn open_many(stores: &[Store]) -> Result<Reader, StoreError> {
+        let (first, rest) = stores.split_first().ok_or_else(|| StoreError::Invalid("no store to read".into()))?;
+        Reader::open_with(first, rest, None)
+    }
+
     fn open_allowing(store: &Store, also: Option<&std::path::Path>) -> Result<Reader, StoreError> {
-        let readers_lock = store.lock_reader();
+        Reader::open_with(store, &[], also)
+    }
+
+    fn open_with(store: &Store, more: &[Store], writable: Option<&std::path::Path>) -> Result<Reader, StoreError> {
+        let locks = std::iter::once(store).chain(more).filter_map(Store::lock_reader).collect();
         // Views name segments by absolute path, as the allowed directories are.
         let store = Store { dir: absolute(store.dir())? };
+        let mut also = Vec::with_capacity(more.len());
+        for m in more {
+            also.push((Store { dir: absolute(m.dir())? }, Manifest::default()));
+        }
         let mut r = Reader {
             conn: connect()?,
             store,
             manifest: Manifest::default(),
-            _readers_lock: readers_lock,
+            also,
+            _readers_locks: locks,
             damaged: Default::default(),
-            seen: None,
+            seen: Vec::new(),
         };
-        r.lock_down(also)?;
+        r.lock_down(writable)?;
         r.refresh()?;
         Ok(r)
+    }
+
+    /// Every store read, the first first, with its manifest.
+    fn parts(&self) -> impl Iterator<Item = (&Store, &Manifest)> {
+        std::iter::once((&self.store, &self.manifest)).chain(self.also.iter().map(|(s, m)| (s, m)))
     }
 
     /// Queries come from the user (`store query`, `hunt --query`) and stores from
@@ -76,7 +101,7 @@ impl Reader {
     /// folder (and `also`) cannot be read or written, no extension can be installed
     /// or loaded, and the configuration is locked so that no query can undo this.
     fn lock_down(&self, also: Option<&std::path::Path>) -> Result<(), StoreError> {
-        let mut dirs = vec![self.store.dir().to_owned()];
+        let mut dirs: Vec<std::path::PathBuf> = self.parts().map(|(s, _)| s.dir().to_owned()).collect();
         if let Some(d) = also {
             dirs.push(absolute(d)?);
         }
@@ -99,24 +124,31 @@ impl Reader {
     /// Re-reads the manifest and points the views at the segments live now. A segment
     /// DuckDB cannot open is left out and named by [`Reader::damaged`].
     pub fn refresh(&mut self) -> Result<(), StoreError> {
-        self.seen = self.manifest_stamp();
+        self.seen = self.manifest_stamps();
         self.manifest = Manifest::load(&self.store)?;
+        for (store, manifest) in &mut self.also {
+            *manifest = Manifest::load(store)?;
+        }
         if self.create_views().is_ok() {
             return Ok(());
         }
         // Find the segments that cannot be read, one by one, and try without them.
-        for table in Table::ALL {
-            for seg in self.manifest.segments(table) {
-                if self.damaged.contains_key(&seg.file) {
-                    continue;
-                }
-                let path = sql_str(&self.store.dir().join(&seg.file).to_string_lossy());
-                if let Err(e) = self.conn.execute_batch(&format!("DESCRIBE SELECT * FROM read_parquet({path})")) {
-                    let why = e.to_string().lines().next().unwrap_or("").to_owned();
-                    self.damaged.insert(seg.file.clone(), why);
+        let mut found = Vec::new();
+        for (store, manifest) in self.parts() {
+            for table in Table::ALL {
+                for seg in manifest.segments(table) {
+                    let path = segment_path(store, seg);
+                    if self.damaged.contains_key(&path) {
+                        continue;
+                    }
+                    let sql = format!("DESCRIBE SELECT * FROM read_parquet({})", sql_str(&path));
+                    if let Err(e) = self.conn.execute_batch(&sql) {
+                        found.push((path, e.to_string().lines().next().unwrap_or("").to_owned()));
+                    }
                 }
             }
         }
+        self.damaged.extend(found);
         self.create_views()
     }
 
@@ -125,27 +157,31 @@ impl Reader {
     /// reader calls it before each query, so that it sees new data and never lists
     /// segments that compaction replaced.
     pub fn refresh_if_changed(&mut self) -> Result<bool, StoreError> {
-        if self.seen.is_some() && self.manifest_stamp() == self.seen {
+        if !self.seen.is_empty() && self.manifest_stamps() == self.seen {
             return Ok(false);
         }
         self.refresh()?;
         Ok(true)
     }
 
-    fn manifest_stamp(&self) -> Option<(u64, std::time::SystemTime, u64)> {
-        let m = std::fs::metadata(self.store.manifest_path()).ok()?;
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(&m);
-        #[cfg(not(unix))]
-        let inode = 0;
-        Some((m.len(), m.modified().ok()?, inode))
+    fn manifest_stamps(&self) -> Vec<Option<(u64, std::time::SystemTime, u64)>> {
+        self.parts().map(|(s, _)| manifest_stamp(s)).collect()
     }
 
-    /// Segments left out of the views because DuckDB cannot read them: file, and why.
+    /// Segments left out of the views because DuckDB cannot read them: file (in the
+    /// first store, relative to it; in others, the whole path), and why.
     pub fn damaged(&self) -> impl Iterator<Item = (&str, &str)> {
-        let live: std::collections::HashSet<&str> =
-            Table::ALL.iter().flat_map(|t| self.manifest.segments(*t)).map(|s| s.file.as_str()).collect();
-        self.damaged.iter().filter(move |(f, _)| live.contains(f.as_str())).map(|(f, w)| (f.as_str(), w.as_str()))
+        let live: std::collections::HashSet<String> = self
+            .parts()
+            .flat_map(|(store, m)| {
+                Table::ALL.iter().flat_map(move |t| m.segments(*t)).map(move |s| segment_path(store, s))
+            })
+            .collect();
+        let home = format!("{}/", self.store.dir().to_string_lossy());
+        self.damaged
+            .iter()
+            .filter(move |(f, _)| live.contains(f.as_str()))
+            .map(move |(f, w)| (f.strip_prefix(home.as_str()).unwrap_or(f), w.as_str()))
     }
 
     fn create_views(&self) -> Result<(), StoreError> {
@@ -153,10 +189,9 @@ impl Reader {
         for (table, view) in [(Table::Events, "events"), (Table::Alerts, "alert_records"), (Table::Errors, "errors")] {
             sql.push_str(&format!("CREATE OR REPLACE VIEW {view} AS {};\n", self.segments_select(table)));
         }
-        sql.push_str(&format!(
-            "CREATE OR REPLACE VIEW triage AS {};\n",
-            log_select(&self.store.triage_path(), TRIAGE_COLUMNS)
-        ));
+        let triage: Vec<String> =
+            self.parts().map(|(s, _)| format!("({})", log_select(&s.triage_path(), TRIAGE_COLUMNS))).collect();
+        sql.push_str(&format!("CREATE OR REPLACE VIEW triage AS {};\n", triage.join(" UNION ALL ")));
         sql.push_str(&format!(
             "CREATE OR REPLACE VIEW searches AS {};\n",
             log_select(&self.store.searches_path(), SEARCH_COLUMNS)
@@ -171,7 +206,8 @@ impl Reader {
     /// a number in the view of a source that writes numbers. A view DuckDB refuses is
     /// left out (its events are still in `events`).
     fn create_source_views(&self) -> Result<(), StoreError> {
-        if self.manifest.sources.is_empty() {
+        let sources = self.sources();
+        if sources.sources.is_empty() {
             return Ok(());
         }
         let mut stmt = self.conn.prepare("SELECT column_name, column_type FROM (DESCRIBE events)")?;
@@ -180,11 +216,34 @@ impl Reader {
         // Batches whose field names differ only in case are stored whole as JSON in
         // `event` (see ingest): their fields are read from there.
         let whole = have.iter().any(|(n, t)| n == "event" && t == "JSON");
-        for view in source_views(&self.manifest) {
+        for view in source_views(&sources) {
             let sql = source_view_sql(&view, &have, whole);
             let _ = self.conn.execute_batch(&sql);
         }
         Ok(())
+    }
+
+    /// The source types of every store read, each field in the type that holds its
+    /// values in all of them.
+    fn sources(&self) -> Manifest {
+        if self.also.is_empty() {
+            return self.manifest.clone();
+        }
+        let mut all = Manifest::default();
+        for (_, m) in self.parts() {
+            for (source, fields) in &m.sources {
+                let have = all.sources.entry(source.clone()).or_default();
+                for (field, ty) in fields {
+                    match have.get_mut(field) {
+                        Some(t) => *t = super::shape::widen(t, ty).to_owned(),
+                        None => {
+                            have.insert(field.clone(), ty.clone());
+                        }
+                    }
+                }
+            }
+        }
+        all
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -202,11 +261,10 @@ impl Reader {
 
     fn segments_select(&self, table: Table) -> String {
         let files: Vec<String> = self
-            .manifest
-            .segments(table)
-            .iter()
-            .filter(|s| !self.damaged.contains_key(&s.file))
-            .map(|s| sql_str(&self.store.dir().join(&s.file).to_string_lossy()))
+            .parts()
+            .flat_map(|(store, m)| m.segments(table).iter().map(move |s| segment_path(store, s)))
+            .filter(|p| !self.damaged.contains_key(p))
+            .map(|p| sql_str(&p))
             .collect();
         if files.is_empty() {
             let cols: Vec<String> = table
@@ -544,6 +602,21 @@ fn to_json(v: ValueRef<'_>, kind: Kind) -> Value {
         }
         other => Value::String(format!("{other:?}")),
     }
+}
+
+/// A store's manifest file as it is now (length, modified, inode).
+fn manifest_stamp(store: &Store) -> Option<(u64, std::time::SystemTime, u64)> {
+    let m = std::fs::metadata(store.manifest_path()).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((m.len(), m.modified().ok()?, inode))
+}
+
+/// The path DuckDB reads a segment at.
+fn segment_path(store: &Store, seg: &super::manifest::Segment) -> String {
+    store.dir().join(&seg.file).to_string_lossy().into_owned()
 }
 
 /// A read of an append-only log with fixed columns; a torn last line (a writer

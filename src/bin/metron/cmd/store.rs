@@ -25,10 +25,16 @@ pub fn store_dir(flag: Option<&Path>, config: &Config) -> PathBuf {
 
 pub fn run(args: StoreArgs, global: &Global) -> anyhow::Result<u8> {
     let config = Config::discover(global.config.as_deref())?;
-    let dir = store_dir(args.store.as_deref(), &config);
+    if args.store.len() > 1 && !matches!(args.command, StoreCommand::Query(_)) {
+        anyhow::bail!("only `store query` reads several stores; give this command one --store");
+    }
+    let dir = store_dir(args.store.first().map(PathBuf::as_path), &config);
     match args.command {
         StoreCommand::Ingest(a) => ingest(a, &dir, &config, global),
-        StoreCommand::Query(a) => query(a, &dir),
+        StoreCommand::Query(a) => {
+            let more: Vec<PathBuf> = args.store.iter().skip(1).cloned().collect();
+            query(a, &dir, &more)
+        }
         StoreCommand::Triage(a) => triage(a, &dir, global),
         StoreCommand::Export(a) => {
             let store = Store::open(&dir)?;
@@ -121,9 +127,13 @@ fn ingest(a: StoreIngestArgs, dir: &Path, config: &Config, global: &Global) -> a
     Ok(if stats.failed > 0 { 1 } else { outcome.exit_code() as u8 })
 }
 
-fn query(a: StoreQueryArgs, dir: &Path) -> anyhow::Result<u8> {
+fn query(a: StoreQueryArgs, dir: &Path, more: &[PathBuf]) -> anyhow::Result<u8> {
     let store = Store::open(dir)?;
-    let reader = store::Reader::open(&store)?;
+    let mut stores = vec![store.clone()];
+    for d in more {
+        stores.push(Store::open(d)?);
+    }
+    let reader = store::Reader::open_many(&stores)?;
     let damaged = reader.damaged().count();
     warn_damaged(&store, reader.damaged());
     let format = output_format(a.format);
