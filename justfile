@@ -34,3 +34,8 @@ bench:
 
 demo:
     cargo run --release -- demo
+
+# Spark reads the store's Parquet export and answers as `store query` does (pip install pyspark; Java 17)
+lake:
+    cargo build --release
+    python3 scripts/lake-spark.py 200000
