@@ -130,6 +130,7 @@ format = "no-such-format"
 [run]
 stages = ["enrich", "shout"]
 checkpoint_interval = "soon"
+sink = "kafka://b:9092/out"
 "#,
     )
     .unwrap();
@@ -144,10 +145,11 @@ checkpoint_interval = "soon"
         "[enrich]: nothing to enrich with",
         "`shout` is not a stage",
         "checkpoint_interval",
+        "a Kafka sink is not supported",
     ] {
         assert!(err.contains(want), "{want} missing from:\n{err}");
     }
-    assert!(err.contains("7 problem(s)"), "{err}");
+    assert!(err.contains("8 problem(s)"), "{err}");
     // Nothing was created: --check opens no store.
     assert!(!dir.path().join("metron-store").exists());
 

@@ -686,6 +686,16 @@ fn several_stores_are_queried_as_one() {
     let bytes = "SELECT sum(orig_bytes) FROM zeek_conn";
     assert_eq!(n(both(bytes)), count(&a, bytes) + count(&b, bytes), "numbers stay numbers in the joined view");
     assert_eq!(both("SELECT alert_id, status FROM alerts"), vec![json!({"alert_id": "B1", "status": "ESCALATE"})]);
+    // One store named twice, by two paths, is read once.
+    let out = metron()
+        .args(["store", "query", "--format", "ndjson", "--store"])
+        .arg(&a)
+        .arg("--store")
+        .arg(tmp.path().join("b/../a"))
+        .arg(total)
+        .output()
+        .unwrap();
+    assert_eq!(n(lines(&out.stdout)), count(&a, total));
 
     let out = metron()
         .args(["store", "ingest", "--store"])

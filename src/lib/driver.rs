@@ -43,7 +43,7 @@ pub struct RunOptions {
 
 impl RunOptions {
     pub fn outputs(&self) -> Outputs {
-        Outputs { output: self.output.clone(), errors: self.errors.clone(), quiet: self.quiet }
+        Outputs { output: self.output.clone(), errors: self.errors.clone(), quiet: self.quiet, append: false }
     }
 }
 
@@ -56,6 +56,9 @@ pub struct Outputs {
     pub errors: Option<PathBuf>,
     /// No summary line or progress.
     pub quiet: bool,
+    /// Files are appended to, not emptied (a Kafka input: what an earlier run wrote
+    /// and committed stays).
+    pub append: bool,
 }
 
 /// A fatal problem: the run could not start, its source failed, or its output failed.
@@ -152,8 +155,12 @@ pub trait Source<P: Processor> {
 
 /// Runs `processor` over everything `source` has, writing to `outputs`.
 pub fn run<P: Processor, S: Source<P>>(processor: &mut P, source: S, outputs: &Outputs) -> Result<Outcome, RunError> {
-    let mut out = Output::open(outputs.output.as_deref())?;
+    let mut out = match outputs.append {
+        true => Output::open_appending(outputs.output.as_deref())?,
+        false => Output::open(outputs.output.as_deref())?,
+    };
     let mode = match &outputs.errors {
+        Some(p) if outputs.append => io::ErrorSinkMode::AppendFile(p),
         Some(p) => io::ErrorSinkMode::File(p),
         None => io::ErrorSinkMode::Stderr { quiet: outputs.quiet },
     };
@@ -169,6 +176,7 @@ pub fn run<P: Processor, S: Source<P>>(processor: &mut P, source: S, outputs: &O
         write_err: None,
         count: 0,
         quiet: outputs.quiet,
+        finished: false,
     };
     let result = source.feed(&mut feed);
     let result = result.and_then(|()| feed.take_write_error()).and_then(|()| feed.finish());
@@ -207,6 +215,7 @@ pub struct Feed<'a, P: Processor> {
     write_err: Option<std::io::Error>,
     count: u64,
     quiet: bool,
+    finished: bool,
 }
 
 impl<P: Processor> Feed<'_, P> {
@@ -350,7 +359,14 @@ impl<P: Processor> Feed<'_, P> {
         self.drain()
     }
 
+    /// The end of input: the processor's last tick and what it held back. Once only
+    /// (a Kafka source finishes before its last commit; the driver's call is then a
+    /// no-op).
     fn finish(&mut self) -> Result<(), RunError> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
         // A last tick, so that what a processor noticed since the previous one (a
         // warning, a reload) is shown even when the input was shorter than one tick.
         self.tick()?;
@@ -450,6 +466,9 @@ impl<P: for<'r> Processor<Record<'r> = LineData<'r>>> Source<P> for KafkaLines {
         use std::time::{Duration, Instant};
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // A second signal ends the process at once (a broker gone for good keeps
+            // the first one waiting in a flush); its offsets stay uncommitted.
+            signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())?;
             signal_hook::flag::register(signal, stop.clone())?;
         }
         let group = format!("metron-{}", feed.processor.name());
@@ -479,20 +498,22 @@ impl<P: for<'r> Processor<Record<'r> = LineData<'r>>> Source<P> for KafkaLines {
                 });
             });
             feed.take_write_error()?;
-            let idle = match polled {
+            match polled {
                 io::Polled::End => break,
-                io::Polled::Idle => {
-                    feed.idle()?;
-                    true
-                }
-                io::Polled::Message => false,
-            };
-            if input.pending() > 0 && (idle || last_store.elapsed() >= every) {
+                io::Polled::Idle => feed.idle()?,
+                io::Polled::Message => {}
+            }
+            // Every `every`, busy or idle: an idle checkpoint each poll would make the
+            // store commit a segment per trickling message.
+            if input.pending() > 0 && last_store.elapsed() >= every {
                 feed.checkpoint()?;
                 input.store();
                 last_store = Instant::now();
             }
         }
+        // What the stage holds back (alert's de-duplication, profile's windows) goes
+        // out before the last offsets are committed.
+        feed.finish()?;
         feed.checkpoint()?;
         input.close().map_err(RunError::Source)
     }
@@ -517,8 +538,9 @@ pub fn run_lines<P: for<'r> Processor<Record<'r> = LineData<'r>>>(
     opts: &RunOptions,
     max_line: usize,
 ) -> Result<Outcome, RunError> {
-    let outputs = opts.outputs();
+    let mut outputs = opts.outputs();
     if let Some(url) = kafka_input(&opts.inputs, opts.follow)? {
+        outputs.append = true;
         #[cfg(feature = "kafka")]
         return run(processor, KafkaLines { url, max_line }, &outputs);
         #[cfg(not(feature = "kafka"))]

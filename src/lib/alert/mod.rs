@@ -429,6 +429,18 @@ impl Stage for AlertStage {
         Some(summary(&self.stats()))
     }
 
+    /// The alert file (`--alerts`) is written out before a Kafka input commits; a
+    /// write that failed fails the checkpoint.
+    fn checkpoint(&mut self) -> std::io::Result<()> {
+        if let Some(e) = &self.write_error {
+            return Err(std::io::Error::new(e.kind(), format!("alert output: {e}")));
+        }
+        match &mut self.file {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
+    }
+
     fn flush(&mut self, out: &mut Vec<Event>) {
         self.dedup.drain(&mut self.updates);
         self.emit_updates(out);

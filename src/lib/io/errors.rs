@@ -14,6 +14,8 @@ const SHOWN_ON_STDERR: u64 = 10;
 pub enum ErrorSinkMode<'a> {
     /// `--errors FILE`: every record as NDJSON.
     File(&'a Path),
+    /// The same, appended to (a run that goes on where a previous one stopped).
+    AppendFile(&'a Path),
     /// The first few on stderr as one line each, the rest counted.
     Stderr { quiet: bool },
 }
@@ -28,6 +30,9 @@ impl ErrorSink {
     pub fn open(mode: ErrorSinkMode<'_>) -> io::Result<ErrorSink> {
         Ok(match mode {
             ErrorSinkMode::File(p) => ErrorSink { file: Some(Output::open(Some(p))?), quiet: false, count: 0 },
+            ErrorSinkMode::AppendFile(p) => {
+                ErrorSink { file: Some(Output::open_appending(Some(p))?), quiet: false, count: 0 }
+            }
             ErrorSinkMode::Stderr { quiet } => ErrorSink { file: None, quiet, count: 0 },
         })
     }

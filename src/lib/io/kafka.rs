@@ -100,8 +100,13 @@ impl KafkaUrl {
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let secret = is_secret(name);
             let value = match percent_decode(value) {
                 Some(v) => v,
+                None if secret => {
+                    problems.push(format!("{name}: its value has a bad %-escape"));
+                    continue;
+                }
                 None => {
                     problems.push(format!("{name}: {value:?} has a bad %-escape"));
                     continue;
@@ -124,7 +129,8 @@ impl KafkaUrl {
                 // librdkafka's own settings all have a dot in their names.
                 _ if name.contains('.') && !value.is_empty() => url.client.push((name.to_owned(), value)),
                 _ => problems.push(format!(
-                    "{pair:?}: not an option (group, offset, key, eof, or a librdkafka property such as security.protocol=SSL)"
+                    "{:?}: not an option (group, offset, key, eof, or a librdkafka property such as security.protocol=SSL)",
+                    if secret { format!("{name}=***") } else { pair.to_owned() }
                 )),
             }
         }
@@ -141,13 +147,19 @@ impl KafkaUrl {
     }
 }
 
+/// Whether an option's value is a secret, never repeated in messages.
+fn is_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("password") || name.contains("secret")
+}
+
 /// `text` with the values of options that look like secrets replaced by `***`.
 fn redact(text: &str) -> String {
     let Some((head, query)) = text.split_once('?') else { return text.to_owned() };
     let pairs: Vec<String> = query
         .split('&')
         .map(|p| match p.split_once('=') {
-            Some((k, _)) if k.contains("password") || k.contains("secret") => format!("{k}=***"),
+            Some((k, _)) if is_secret(k) => format!("{k}=***"),
             _ => p.to_owned(),
         })
         .collect();
@@ -160,7 +172,7 @@ fn percent_decode(text: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
             let hex = std::str::from_utf8(hex).ok()?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
@@ -682,6 +694,9 @@ mod tests {
         assert!(KafkaUrl::parse("kafka:///t").unwrap_err().contains("no broker"));
         assert!(KafkaUrl::parse("kafka://h:1").unwrap_err().contains("no topic"));
         assert!(KafkaUrl::parse("kafka://h:1/t?group=%zz").unwrap_err().contains("%-escape"));
+        assert!(KafkaUrl::parse("kafka://h:1/t?group=%+5").unwrap_err().contains("%-escape"));
+        let err = KafkaUrl::parse("kafka://h:1/t?sasl.password=hunter%zz").unwrap_err();
+        assert!(!err.contains("hunter"), "{err}");
     }
 
     #[test]

@@ -54,6 +54,15 @@ impl Output {
         Ok(Output { sink, path, written: 0, line: Vec::with_capacity(4096) })
     }
 
+    /// As [`Output::open`], but a file is appended to, not emptied: a consumer of a
+    /// Kafka topic started again goes on after what it wrote and committed before.
+    pub fn open_appending(path: Option<&Path>) -> io::Result<Output> {
+        match path {
+            Some(p) if p.as_os_str() != "-" && !super::is_kafka(p) => Output::append(p),
+            other => Output::open(other),
+        }
+    }
+
     /// The file at `path`, appended to (created if missing): `metron run`'s file sink,
     /// which goes on after a restart.
     pub fn append(path: &Path) -> io::Result<Output> {

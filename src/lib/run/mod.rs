@@ -756,7 +756,7 @@ fn spawn_follow(
 fn spawn_listen(listeners: Listeners, mut feed: NetFeed, quiet: bool) -> std::io::Result<Handle> {
     std::thread::Builder::new().name(format!("source-{}", feed.index + 1)).spawn(move || {
         // The driver's own output gets nothing: the feed hands everything to the chain.
-        let outputs = driver::Outputs { output: Some(PathBuf::from("/dev/null")), errors: None, quiet };
+        let outputs = driver::Outputs { output: Some(PathBuf::from("/dev/null")), errors: None, quiet, append: false };
         let result = driver::run(&mut feed, listeners, &outputs).map(|_| ());
         feed.send();
         result

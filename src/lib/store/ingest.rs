@@ -285,6 +285,13 @@ impl IngestStage {
     /// kept them in `failed/`): what was handed over before is in the store after.
     /// `metron run` checkpoints its inputs' positions after this.
     pub fn sync(&mut self) -> Result<(), StoreError> {
+        if self.tx.is_none() && self.writer.is_none() {
+            // Finished: everything was committed then, or the failure is known.
+            return match &lock(&self.shared).fatal {
+                Some(message) => Err(StoreError::Invalid(message.clone())),
+                None => Ok(()),
+            };
+        }
         self.send_all();
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let mut marker = Batch::new(Table::Events);
@@ -451,7 +458,11 @@ fn write_batches(store: Store, mut manifest: Manifest, rx: Receiver<Batch>, shar
     let mut writer = SegmentWriter { conn: &conn, store: &store, max_object };
     for batch in rx {
         if let Some(done) = &batch.sync {
-            let _ = done.send(());
+            // Records were lost (neither stored nor kept in failed/): the sync fails,
+            // so that no input position is committed past them.
+            if lock(shared).fatal.is_none() {
+                let _ = done.send(());
+            }
             continue;
         }
         match writer.write(&mut manifest, &batch) {
@@ -469,7 +480,11 @@ fn write_batches(store: Store, mut manifest: Manifest, rx: Receiver<Batch>, shar
                     Ok(p) => format!("kept in {}", p.display()),
                     Err(k) => format!("and could not be kept: {k}"),
                 };
-                s.messages.push(format!("a batch of {} records was not stored ({e}); {where_}", batch.rows));
+                let message = format!("a batch of {} records was not stored ({e}); {where_}", batch.rows);
+                if where_.starts_with("and could not") {
+                    s.fatal.get_or_insert_with(|| message.clone());
+                }
+                s.messages.push(message);
             }
         }
     }

@@ -73,8 +73,15 @@ impl Reader {
         let locks = std::iter::once(store).chain(more).filter_map(Store::lock_reader).collect();
         // Views name segments by absolute path, as the allowed directories are.
         let store = Store { dir: absolute(store.dir())? };
+        // A store named twice (two paths to one folder) is read once.
+        let mut seen = vec![std::fs::canonicalize(store.dir()).unwrap_or_else(|_| store.dir().to_owned())];
         let mut also = Vec::with_capacity(more.len());
         for m in more {
+            let real = std::fs::canonicalize(m.dir()).unwrap_or_else(|_| m.dir().to_owned());
+            if seen.contains(&real) {
+                continue;
+            }
+            seen.push(real);
             also.push((Store { dir: absolute(m.dir())? }, Manifest::default()));
         }
         let mut r = Reader {

@@ -96,7 +96,7 @@ pub fn run(mut args: CaptureArgs, global: &Global) -> anyhow::Result<u8> {
         tcp,
         ..CaptureSettings::default()
     };
-    let opts = Outputs { output: args.output.clone(), errors: args.errors.clone(), quiet: global.quiet };
+    let opts = Outputs { output: args.output.clone(), errors: args.errors.clone(), quiet: global.quiet, append: false };
     if args.list_interfaces || args.interface.is_some() {
         return live(&args, &settings, &opts);
     }

@@ -47,7 +47,7 @@ pub fn run(args: ListenArgs, global: &Global) -> anyhow::Result<u8> {
     let settings = settings(args.urls, args.net)?;
     let mut writer = Writer::new(args.envelope, settings.max_message_bytes);
     let listeners = bind(settings)?;
-    let outputs = Outputs { output: args.output, errors: args.errors, quiet: global.quiet };
+    let outputs = Outputs { output: args.output, errors: args.errors, quiet: global.quiet, append: false };
     let outcome = driver::run(&mut writer, listeners, &outputs)?;
     Ok(outcome.exit_code() as u8)
 }
