@@ -163,6 +163,23 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// `n` generated Zeek conn lines (`seed`) parsed into `topic`; its partitions' ends.
+fn parse_to_topic(broker: &Broker, dir: &Path, n: i64, seed: u64, topic: &str, partitions: i32) -> Vec<i64> {
+    let conn = dir.join("conn.log");
+    let status = Command::new(bin())
+        .args(["generate", "zeek-conn", "-n", &n.to_string(), "--seed", &seed.to_string(), "-o"])
+        .arg(&conn)
+        .status();
+    assert!(status.unwrap().success());
+    let out =
+        Command::new(bin()).args(["parse", "-q", "-f", "zeek"]).arg(&conn).args(["-o", &broker.url(topic)]).output();
+    let out = out.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (ends, produced) = broker.ends(topic, partitions);
+    assert_eq!(produced, n, "parse produced every event");
+    ends
+}
+
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -219,17 +236,7 @@ fn a_consumer_killed_mid_stream_loses_nothing_and_the_store_holds_each_event_onc
     broker.create_topic("raw", 4);
     broker.create_topic("enriched", 4);
 
-    let conn = dir.path().join("conn.log");
-    let status = Command::new(bin())
-        .args(["generate", "zeek-conn", "-n", &N.to_string(), "--seed", "5", "-o"])
-        .arg(&conn)
-        .status();
-    assert!(status.unwrap().success());
-    let out =
-        Command::new(bin()).args(["parse", "-f", "zeek"]).arg(&conn).args(["-o", &broker.url("raw")]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (raw_ends, produced) = broker.ends("raw", 4);
-    assert_eq!(produced, N, "parse produced every event");
+    let raw_ends = parse_to_topic(&broker, dir.path(), N, 5, "raw", 4);
 
     let consumer = |n: u32| {
         let source = format!("{}?group=enrich&session.timeout.ms=6000&heartbeat.interval.ms=500", broker.url("raw"));
@@ -410,22 +417,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     let mut broker = Broker::start_with(dir.path(), port, storage);
     broker.create_topic("raw", 2);
     broker.create_topic("enriched", 2);
-    let conn = dir.path().join("conn.log");
-    let status = Command::new(bin())
-        .args(["generate", "zeek-conn", "-n", &N.to_string(), "--seed", "8", "-o"])
-        .arg(&conn)
-        .status();
-    assert!(status.unwrap().success());
-    let out = Command::new(bin())
-        .args(["parse", "-q", "-f", "zeek"])
-        .arg(&conn)
-        .args(["-o", &broker.url("raw")])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (raw_ends, produced) = broker.ends("raw", 2);
-    assert_eq!(produced, N);
-
+    let raw_ends = parse_to_topic(&broker, dir.path(), N, 8, "raw", 2);
     let mut enrich = Command::new(bin())
         .args(["enrich", "--internal", "10.0.0.0/8", &format!("{}?group=enrich", broker.url("raw"))])
         .args(["-o", &broker.url("enriched")])

@@ -291,10 +291,15 @@ mod client {
         }
     }
 
-    fn config(url: &KafkaUrl) -> ClientConfig {
+    /// The brokers, then metron's defaults (`defaults`), then the URL's own
+    /// properties, which win.
+    fn config(url: &KafkaUrl, defaults: &[(&str, &str)]) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &url.brokers);
         c.set("client.id", "metron");
+        for (k, v) in defaults {
+            c.set(*k, *v);
+        }
         for (k, v) in &url.client {
             c.set(k, v);
         }
@@ -327,26 +332,24 @@ mod client {
         /// Joins `url`'s group (`default_group` when the URL names none) and subscribes.
         pub fn open(url: &KafkaUrl, default_group: &str, quiet: bool) -> Result<KafkaInput, String> {
             let group = url.group.clone().unwrap_or_else(|| default_group.to_owned());
-            let mut c = config(url);
+            let offset = match url.offset {
+                StartAt::Earliest => "earliest",
+                StartAt::Latest => "latest",
+            };
             // A fetch waits at most 50 ms for data (librdkafka's default is 500): on
             // Kafka this only bounds the latency of an idle topic, but tansu holds every
             // fetch for the whole wait, data or not (docs/scale-out.md).
-            c.set("group.id", &group)
-                .set("fetch.wait.max.ms", "50")
-                .set("enable.auto.commit", "true")
-                .set("enable.auto.offset.store", "false")
-                .set("enable.partition.eof", if url.eof { "true" } else { "false" })
-                .set(
-                    "auto.offset.reset",
-                    match url.offset {
-                        StartAt::Earliest => "earliest",
-                        StartAt::Latest => "latest",
-                    },
-                );
-            // The URL's own properties win over the defaults above.
-            for (k, v) in &url.client {
-                c.set(k, v);
-            }
+            let c = config(
+                url,
+                &[
+                    ("group.id", &group),
+                    ("fetch.wait.max.ms", "50"),
+                    ("enable.auto.commit", "true"),
+                    ("enable.auto.offset.store", "false"),
+                    ("enable.partition.eof", if url.eof { "true" } else { "false" }),
+                    ("auto.offset.reset", offset),
+                ],
+            );
             let ctx = Ctx::new(format!("{} (group {group})", url.display()), quiet);
             let consumer: BaseConsumer<Ctx> =
                 c.create_with_context(ctx).map_err(|e| format!("{}: {e}", url.display()))?;
@@ -460,21 +463,21 @@ mod client {
 
     impl KafkaSink {
         pub fn open(url: &KafkaUrl, quiet: bool) -> Result<KafkaSink, String> {
-            let mut c = config(url);
             // Retry for as long as the broker is away (the stage waits, nothing is
             // dropped); Java's partitioner, so that keys land where Kafka's own
-            // clients put them.
-            c.set("message.timeout.ms", "0")
-                .set("enable.idempotence", "true")
-                .set("partitioner", "murmur2_random")
-                .set("linger.ms", "5")
-                // At most 64 MiB of messages waiting for the broker (librdkafka's
-                // default is 1 GiB): past it, the stage waits.
-                .set("queue.buffering.max.kbytes", "65536")
-                .set("compression.type", "lz4");
-            for (k, v) in &url.client {
-                c.set(k, v);
-            }
+            // clients put them; at most 64 MiB of messages waiting for the broker
+            // (librdkafka's default is 1 GiB): past it, the stage waits.
+            let c = config(
+                url,
+                &[
+                    ("message.timeout.ms", "0"),
+                    ("enable.idempotence", "true"),
+                    ("partitioner", "murmur2_random"),
+                    ("linger.ms", "5"),
+                    ("queue.buffering.max.kbytes", "65536"),
+                    ("compression.type", "lz4"),
+                ],
+            );
             let ctx = Ctx::new(url.display(), quiet);
             let producer: BaseProducer<Ctx> =
                 c.create_with_context(ctx).map_err(|e| format!("{}: {e}", url.display()))?;

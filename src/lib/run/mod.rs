@@ -23,7 +23,7 @@ pub use metrics::Metrics;
 
 use crate::driver::{self, Processor};
 use crate::error::error_record;
-use crate::event::{event_ms, fields, line_ms, restamp, Event, StableGuid};
+use crate::event::{Event, StableGuid};
 use crate::io::{self, Flow, FollowHandler, LineData, Output};
 use crate::listen::Listeners;
 use crate::parse::ParseStage;
@@ -242,14 +242,13 @@ impl Msg {
     }
 
     /// Takes the parser's direct NDJSON, if it wrote any.
-    fn take_direct(&mut self, parse: &mut ParseStage, mut stamp: impl FnMut(&mut [u8], u32)) {
+    fn take_direct(&mut self, parse: &mut ParseStage) {
         let Some((bytes, n)) = parse.direct_output() else { return };
         if bytes.is_empty() {
             return;
         }
         let mut index = 0;
-        for line in bytes.split_mut(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            stamp(line, index);
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             index += 1;
             self.lines.extend_from_slice(line);
             self.lines.push(b'\n');
@@ -328,17 +327,12 @@ impl FollowHandler for FileFeed {
         let (first, before) = (self.batch.events.len(), self.batch.len());
         self.errors.clear();
         let _ = self.parse.record(name, line, data, &mut self.batch.events, &mut self.errors);
-        let mut direct = 0;
-        self.batch.take_direct(&mut self.parse, |l, i| {
-            restamp(l, &key.guid(line_ms(l), i));
-            direct = i + 1;
-        });
         self.batch.errors += self.errors.len() as u64;
         self.batch.events.append(&mut self.errors);
-        for (i, e) in self.batch.events[first..].iter_mut().enumerate() {
-            let guid = key.guid(event_ms(e), direct + i as u32);
-            e.insert(fields::GUID.into(), guid.into());
-        }
+        let mut none = Vec::new();
+        let direct = self.parse.direct_output().map_or(&mut none, |(bytes, _)| bytes);
+        key.stamp(direct, &mut self.batch.events[first..]);
+        self.batch.take_direct(&mut self.parse);
         self.batch.at(ino, name, line);
         self.metrics.source_in(self.index, 1, (self.batch.len() - before) as u64);
         if self.batch.len() >= BATCH {
@@ -397,7 +391,7 @@ impl Processor for NetFeed {
         let before = self.batch.len();
         self.errors.clear();
         self.parse.record(source, at, record, &mut self.batch.events, &mut self.errors)?;
-        self.batch.take_direct(&mut self.parse, |_, _| {});
+        self.batch.take_direct(&mut self.parse);
         self.batch.errors += self.errors.len() as u64;
         self.batch.events.append(&mut self.errors);
         self.metrics.source_in(self.index, 1, (self.batch.len() - before) as u64);
@@ -766,6 +760,7 @@ fn spawn_listen(listeners: Listeners, mut feed: NetFeed, quiet: bool) -> std::io
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{line_ms, restamp};
 
     fn line_guid(ts_ms: i64, ino: u64, line: u64, bytes: &[u8], index: u32) -> String {
         line_key(ino, line, &LineData::Line(bytes)).guid(ts_ms, index)
