@@ -28,6 +28,7 @@ bench:
     cargo bench --bench parse --bench enrich --bench label --bench alert --bench capture --bench profile
     scripts/bench.sh 1000000
     scripts/bench-store.sh 1000000 10000000
+    scripts/bench-ingest.sh 400000
     scripts/bench-hunt.sh 10000000 100000
     scripts/bench-listen.sh 2000000
     scripts/bench-kafka.sh 1000000
