@@ -121,7 +121,7 @@ complete -c metron -n "__fish_metron_using_subcommand parse" -l token -d 'HTTP s
 complete -c metron -n "__fish_metron_using_subcommand parse" -l cert -d 'Server certificate chain (PEM) for tls:// and https://' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l client-ca -d 'Clients must present a certificate signed by this CA (PEM); others are refused' -r -F
-complete -c metron -n "__fish_metron_using_subcommand parse" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand parse" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses; an event over message.max.bytes is sent as an error record in its place)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand parse" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
 complete -c metron -n "__fish_metron_using_subcommand parse" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
@@ -160,7 +160,7 @@ complete -c metron -n "__fish_metron_using_subcommand enrich" -l ip-fields -d 'A
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l cache-size -d 'Addresses whose GeoIP and ASN results are cached; 0 turns the cache off [default: 65536]' -r
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l passive-dns-size -d 'Addresses passive DNS remembers; the least recently used goes [default: 100000]' -r
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l passive-dns-ttl -d 'How long passive DNS keeps a name after its answer, in event time [default: 24h]' -r
-complete -c metron -n "__fish_metron_using_subcommand enrich" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand enrich" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses; an event over message.max.bytes is sent as an error record in its place)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
 complete -c metron -n "__fish_metron_using_subcommand enrich" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
@@ -178,7 +178,7 @@ complete -c metron -n "__fish_metron_using_subcommand profile" -l period -d 'The
 complete -c metron -n "__fish_metron_using_subcommand profile" -l min-history -d 'Periods of an entity\'s history an anomaly needs [default: 12]' -r
 complete -c metron -n "__fish_metron_using_subcommand profile" -l state -d 'Keep windows and histories here between runs, checkpointed every minute' -r -F
 complete -c metron -n "__fish_metron_using_subcommand profile" -l max-entities -d 'Entities (pairs, domains, scanners, hosts) each detection holds at most; the least recently seen go first [default: 100000]' -r
-complete -c metron -n "__fish_metron_using_subcommand profile" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand profile" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses; an event over message.max.bytes is sent as an error record in its place)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand profile" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand profile" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
 complete -c metron -n "__fish_metron_using_subcommand profile" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
@@ -193,7 +193,7 @@ complete -c metron -n "__fish_metron_using_subcommand profile" -s h -l help -d '
 complete -c metron -n "__fish_metron_using_subcommand profile" -s V -l version -d 'Print version'
 complete -c metron -n "__fish_metron_using_subcommand label" -l intel -d 'Intel file or directory, PATH or FORMAT:PATH (repeatable; replaces [label] intel)' -r
 complete -c metron -n "__fish_metron_using_subcommand label" -l max-stix-bytes -d 'Do not reload intel files when they change. Largest STIX file read, decompressed (K, M, G) [default: 128M]' -r
-complete -c metron -n "__fish_metron_using_subcommand label" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand label" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses; an event over message.max.bytes is sent as an error record in its place)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand label" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand label" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
 complete -c metron -n "__fish_metron_using_subcommand label" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F
@@ -211,7 +211,7 @@ complete -c metron -n "__fish_metron_using_subcommand alert" -l alerts -d 'Write
 complete -c metron -n "__fish_metron_using_subcommand alert" -l dedup-window -d 'Alerts of one rule and key within this much event time are one [default: 1h]' -r
 complete -c metron -n "__fish_metron_using_subcommand alert" -l max-cache -d 'Open alerts kept for de-duplication; the oldest is closed when full [default: 1000]' -r
 complete -c metron -n "__fish_metron_using_subcommand alert" -l designated-host -d 'Field naming the host an alert is about [default: ip_src_addr]' -r
-complete -c metron -n "__fish_metron_using_subcommand alert" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses)' -r -F
+complete -c metron -n "__fish_metron_using_subcommand alert" -s o -l output -d 'Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses; an event over message.max.bytes is sent as an error record in its place)' -r -F
 complete -c metron -n "__fish_metron_using_subcommand alert" -l errors -d 'Write every error record here (NDJSON) instead of summarizing them on stderr' -r -F
 complete -c metron -n "__fish_metron_using_subcommand alert" -l max-line-bytes -d 'Longest line accepted; longer lines become error records [default: 1048576]' -r
 complete -c metron -n "__fish_metron_using_subcommand alert" -l config -d 'Config file (default: $METRON_CONFIG, then $XDG_CONFIG_HOME/metron/metron.toml)' -r -F

@@ -137,6 +137,26 @@ impl Broker {
         (ends, count)
     }
 
+    /// Every message of a one-partition topic, in order.
+    fn messages(&self, topic: &str) -> Vec<serde_json::Value> {
+        use rdkafka::Message;
+        let consumer: BaseConsumer =
+            self.client().set("group.id", "metron-test-reader").set("enable.partition.eof", "true").create().unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+        consumer.assign(&tpl).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut out = Vec::new();
+        loop {
+            assert!(Instant::now() < deadline, "could not read {topic} to its end");
+            match consumer.poll(Duration::from_millis(500)) {
+                Some(Ok(m)) => out.push(serde_json::from_slice(m.payload().unwrap_or_default()).unwrap()),
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return out,
+                _ => {}
+            }
+        }
+    }
+
     /// Messages `group` has not committed, given the partitions' ends.
     fn lag(&self, group: &str, topic: &str, ends: &[i64]) -> i64 {
         let committed = self.committed(group, topic, ends.len() as i32);
@@ -257,14 +277,27 @@ fn a_consumer_killed_mid_stream_loses_nothing_and_the_store_holds_each_event_onc
     assert!(lag_at_kill > 0, "the kill came after the end; the test proves nothing");
     let mut third = consumer(3);
     let mut last_said = Instant::now();
-    wait_for("the enrich group to catch up", Duration::from_secs(300), || {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
         let lag = broker.lag("enrich", "raw", &raw_ends);
+        if lag == 0 {
+            break;
+        }
         if last_said.elapsed() > Duration::from_secs(5) {
             eprintln!("enrich lag {lag}: committed {:?} of {raw_ends:?}", broker.committed("enrich", "raw", 4));
             last_said = Instant::now();
         }
-        lag == 0
-    });
+        if Instant::now() > deadline {
+            // Which partitions each consumer was given, for telling the broker's group
+            // handling from ours.
+            for n in 1..=3 {
+                let said = std::fs::read_to_string(dir.path().join(format!("enrich-{n}.err"))).unwrap_or_default();
+                eprintln!("--- enrich {n} said:\n{said}");
+            }
+            panic!("timed out waiting for the enrich group to catch up (lag {lag})");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
     for c in [&mut second, &mut third] {
         let status = c.terminate();
         assert!(status.success(), "enrich exits 0 on SIGTERM: {status:?}");
@@ -326,6 +359,42 @@ fn poison_messages_become_error_records_and_the_partition_moves_on() {
     assert_eq!(errs[1]["line"], 2);
     assert!(errs[1]["message"].as_str().unwrap().contains("over the limit"), "{}", errs[1]);
     assert_eq!(broker.committed("p", "poison", 1), [4], "the bad messages are committed past, not retried forever");
+}
+
+/// An event larger than the output topic takes would be refused at every restart: an
+/// error record saying so goes in its place (with a guid made from the event, so a
+/// replay sends the same record), and the events around it go on.
+#[test]
+fn an_event_too_large_for_the_topic_becomes_an_error_record() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), free_port());
+    broker.create_topic("big", 1);
+    let input = dir.path().join("in.ndjson");
+    let big = format!("{{\"source.type\":\"x\",\"guid\":\"g2\",\"pad\":\"{}\"}}", "y".repeat(5000));
+    std::fs::write(&input, format!("{{\"guid\":\"g1\"}}\n{big}\n{{\"guid\":\"g3\"}}\n")).unwrap();
+    let sink = format!("{}?message.max.bytes=2000", broker.url("big"));
+    let send = || {
+        let out =
+            Command::new(bin()).args(["enrich", "--internal", "10.0.0.0/8", "-o", &sink]).arg(&input).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = send();
+    assert!(said.contains("too large for the topic"), "said on stderr: {said}");
+    let got = broker.messages("big");
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!((got[0]["guid"].as_str(), got[2]["guid"].as_str()), (Some("g1"), Some("g3")));
+    let error = &got[1];
+    assert_eq!(error["source.type"], "error");
+    assert_eq!(error["error_type"], "store_error");
+    assert_eq!(error["failed_sensor_type"], "x");
+    assert!(error["message"].as_str().unwrap().contains(" bytes, more than the topic big takes"), "{error}");
+    assert!(error["raw_message"].as_str().unwrap().starts_with("{\"source.type\":\"x\""), "{error}");
+    // Sent again, the same event gives the same error record.
+    send();
+    let again = broker.messages("big");
+    assert_eq!(again[4]["guid"], error["guid"]);
 }
 
 /// Messages keyed by community_id (else ip_src_addr): one flow stays on one

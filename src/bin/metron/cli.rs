@@ -365,7 +365,8 @@ long connections, a DNS tunnel, scans, an upload jump) for `metron profile`; --t
 #[derive(Debug, Args)]
 pub struct StageIo {
     /// Write events here instead of stdout (.zst and .gz compress), or to kafka://HOST:PORT/TOPIC
-    /// (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses).
+    /// (one message per event, keyed by community_id, else ip_src_addr; ?key=FIELD chooses; an event
+    /// over message.max.bytes is sent as an error record in its place).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

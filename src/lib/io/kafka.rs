@@ -227,11 +227,20 @@ mod client {
         last_said: Mutex<Option<Instant>>,
         /// The first message that could not be delivered, for the producer's flush.
         failed: Mutex<Option<String>>,
+        /// Messages the broker refused as too large (its `message.max.bytes` is below
+        /// ours): the sink sends error records in their place.
+        too_large: Mutex<Vec<Vec<u8>>>,
     }
 
     impl Ctx {
         fn new(name: String, quiet: bool) -> Ctx {
-            Ctx { name, quiet, last_said: Mutex::new(None), failed: Mutex::new(None) }
+            Ctx {
+                name,
+                quiet,
+                last_said: Mutex::new(None),
+                failed: Mutex::new(None),
+                too_large: Mutex::new(Vec::new()),
+            }
         }
 
         fn say(&self, message: &str) {
@@ -283,7 +292,13 @@ mod client {
     impl ProducerContext for Ctx {
         type DeliveryOpaque = ();
         fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-            if let Err((e, _)) = result {
+            if let Err((e, message)) = result {
+                if e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) {
+                    if let Ok(mut too_large) = self.too_large.lock() {
+                        too_large.push(message.payload().unwrap_or_default().to_vec());
+                        return;
+                    }
+                }
                 if let Ok(mut failed) = self.failed.lock() {
                     failed.get_or_insert_with(|| format!("a message could not be delivered: {e}"));
                 }
@@ -459,6 +474,8 @@ mod client {
         key: KeyFinder,
         partial: Vec<u8>,
         sent: u64,
+        /// Events too large for the topic, sent as error records instead.
+        oversize: u64,
     }
 
     impl KafkaSink {
@@ -487,6 +504,7 @@ mod client {
                 key: KeyFinder::new(&url.key.fields()),
                 partial: Vec::new(),
                 sent: 0,
+                oversize: 0,
             })
         }
 
@@ -502,6 +520,11 @@ mod client {
             loop {
                 match self.producer.send(record) {
                     Ok(()) => break,
+                    // Larger than `message.max.bytes`: it would be refused at every
+                    // restart, so an error record goes in its place.
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                        return self.send_oversize(line);
+                    }
                     // The local queue is full: wait for acknowledgements (this is the
                     // backpressure on the stage), then try again.
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
@@ -516,6 +539,40 @@ mod client {
                 self.producer.poll(Duration::ZERO);
             }
             Ok(())
+        }
+
+        /// Sends, in place of an event too large for the topic, an error record that
+        /// says so and keeps the event's first 64 KiB (less if the topic takes less).
+        /// Its guid is made from the event's bytes, so a replay sends the same record.
+        fn send_oversize(&mut self, line: &[u8]) -> io::Result<()> {
+            self.oversize += 1;
+            let mut result = Ok(());
+            for keep in [64 * 1024, 1024, 0] {
+                let record = oversize_record(line, &self.topic, keep);
+                let record = BaseRecord::<(), [u8]>::to(&self.topic).payload(&record[..]);
+                result = self.producer.send(record).map_err(|(e, _)| e);
+                match &result {
+                    Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge)) => continue,
+                    _ => break,
+                }
+            }
+            result.map_err(|e| io::Error::other(format!("kafka {}: {e}", self.topic)))?;
+            self.producer
+                .context()
+                .say(&format!("{} event(s) too large for the topic were sent as error records", self.oversize));
+            Ok(())
+        }
+
+        /// Error records in place of the messages the broker refused as too large.
+        fn replace_too_large(&mut self) -> io::Result<bool> {
+            let refused = match self.producer.context().too_large.lock() {
+                Ok(mut t) => std::mem::take(&mut *t),
+                Err(_) => Vec::new(),
+            };
+            for line in &refused {
+                self.send_oversize(line)?;
+            }
+            Ok(!refused.is_empty())
         }
 
         fn failure(&self) -> Option<String> {
@@ -553,6 +610,7 @@ mod client {
             let started = Instant::now();
             loop {
                 match self.producer.flush(Duration::from_secs(10)) {
+                    Ok(()) if self.replace_too_large()? => continue,
                     Ok(()) => break,
                     Err(_) => {
                         let waiting = self.producer.in_flight_count();
@@ -568,6 +626,27 @@ mod client {
                 None => Ok(()),
             }
         }
+    }
+
+    /// The error record sent in place of an event too large for the topic, with the
+    /// event's first `keep` bytes.
+    fn oversize_record(line: &[u8], topic: &str, keep: usize) -> Vec<u8> {
+        use crate::error::{error_record, ErrorType};
+        use crate::event::{fields, line_ms, StableGuid};
+        let sensor = message_key_scanned(line, &[fields::SOURCE_TYPE.to_owned()]).unwrap_or_default();
+        // A character cut at the end (or bytes that are not UTF-8) show as U+FFFD.
+        let kept = &line[..keep.min(line.len())];
+        let message = format!(
+            "the event is {} bytes, more than the topic {topic} takes (message.max.bytes of the \
+             producer or the broker); its first {} bytes are in raw_message",
+            line.len(),
+            kept.len()
+        );
+        let raw = String::from_utf8_lossy(kept);
+        let mut e = error_record(ErrorType::StoreError, &sensor, &message, &raw, &format!("kafka topic {topic}"), None);
+        let guid = StableGuid::new(&[b"kafka oversize", line]).guid(line_ms(line), 0);
+        e.insert(fields::GUID.into(), guid.into());
+        serde_json::to_vec(&e).unwrap_or_default()
     }
 
     /// Finds the value that keys a line's message: the first of some fields the line
