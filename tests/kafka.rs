@@ -270,8 +270,19 @@ fn a_consumer_killed_mid_stream_loses_nothing_and_the_store_holds_each_event_onc
     };
     let mut first = consumer(1);
     let mut second = consumer(2);
-    // Kill one once the group has committed some of the topic, and start another.
-    wait_for("the enrich group to commit", Duration::from_secs(120), || broker.lag("enrich", "raw", &raw_ends) < N);
+    // Kill one once it reads partitions of a settled group and the group has committed
+    // some of the topic, and start another. (Killed in the middle of a rebalance, the
+    // dead member kept its partitions on tansu 0.6 for good: docs/scale-out.md.)
+    let reading = |n: u32| {
+        std::fs::read_to_string(dir.path().join(format!("enrich-{n}.err")))
+            .unwrap_or_default()
+            .lines()
+            .rfind(|l| l.contains("reading partitions") || l.contains("giving up partitions"))
+            .is_some_and(|l| l.contains("reading partitions") && !l.ends_with("none"))
+    };
+    wait_for("the enrich group to commit", Duration::from_secs(120), || {
+        reading(1) && reading(2) && broker.lag("enrich", "raw", &raw_ends) < N
+    });
     first.kill();
     let lag_at_kill = broker.lag("enrich", "raw", &raw_ends);
     assert!(lag_at_kill > 0, "the kill came after the end; the test proves nothing");
@@ -395,6 +406,48 @@ fn an_event_too_large_for_the_topic_becomes_an_error_record() {
     send();
     let again = broker.messages("big");
     assert_eq!(again[4]["guid"], error["guid"]);
+}
+
+/// `metron run` with a Kafka sink: the followed file's events go to the topic, its
+/// positions are kept in `[run] state` after the broker acknowledged them, so a second
+/// run sends nothing again; without `state` the config is refused.
+#[test]
+fn run_sends_to_a_topic_and_checkpoints_after_the_broker_acknowledges() {
+    let _serial = serial();
+    const N: i64 = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), free_port());
+    broker.create_topic("run-out", 1);
+    let conn = dir.path().join("conn.log");
+    let status = Command::new(bin()).args(["generate", "zeek-conn", "-n", &N.to_string(), "-o"]).arg(&conn).status();
+    assert!(status.unwrap().success());
+    let config = dir.path().join("metron.toml");
+    let run_with = |state: &str| {
+        let toml = format!(
+            "[enrich]\ninternal = [\"10.0.0.0/8\"]\n[[run.source]]\nfollow = {:?}\nformat = \"zeek\"\n\
+             [run]\nstages = [\"enrich\"]\nsink = {:?}\n{state}",
+            conn.display().to_string(),
+            broker.url("run-out")
+        );
+        std::fs::write(&config, toml).unwrap();
+        Command::new(bin()).arg("--config").arg(&config).args(["run", "--once"]).output().unwrap()
+    };
+    let refused = run_with("");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("needs `state"), "{refused:?}");
+
+    let state = format!("state = {:?}\n", dir.path().join("state").display().to_string());
+    let out = run_with(&state);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("state/checkpoint.json").exists());
+    let (_, sent) = broker.ends("run-out", 1);
+    assert_eq!(sent, N);
+    let got = broker.messages("run-out");
+    assert!(got.iter().all(|e| e["enrichments.network.ip_src_addr.internal"].is_boolean()), "{}", got[0]);
+
+    let again = run_with(&state);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(broker.ends("run-out", 1).1, N, "the second run read on from the checkpoint");
 }
 
 /// Messages keyed by community_id (else ip_src_addr): one flow stays on one

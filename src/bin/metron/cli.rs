@@ -97,7 +97,8 @@ The pipeline comes from metron.toml (--config); each stage keeps its own section
   format = \"syslog\"
   [run]
   stages = [\"enrich\", \"label\", \"alert\", \"profile\"]   # in this order
-  sink = \"store\"                     # default; or a file (.zst compresses)
+  sink = \"store\"                     # default; or a file (.zst compresses), or kafka://HOST:PORT/TOPIC
+  state = \"/var/lib/metron/run\"      # positions when the sink is not the store (a Kafka sink needs it)
   metrics = \"127.0.0.1:9108\"         # Prometheus text at /metrics, and /health
   checkpoint_interval = \"5s\"
 
@@ -112,7 +113,8 @@ those not yet committed. Error records (unparsable lines, stage errors) go to th
 too (the store's errors table). SIGTERM or SIGINT: stop reading, drain, commit, exit 0.
 SIGHUP builds the stages again from the config file (the old ones flush first); a config
 that cannot be built is reported and the running stages go on. Sources and sink stay as
-started. Not yet: capture, pcap and kafka sources.
+started. Not yet: capture, pcap and kafka sources (a Kafka sink works: positions are
+saved in [run] state after the broker acknowledged the messages).
 
 Examples:
   metron run --config sensor.toml --check      # every problem at once, then the plan

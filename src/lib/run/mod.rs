@@ -61,6 +61,9 @@ pub struct RunConfig {
     pub metrics: Option<String>,
     /// How often positions are checkpointed (default 5s).
     pub checkpoint_interval: Option<String>,
+    /// Where the followed files' positions are kept when the sink is not the store:
+    /// needed for a Kafka sink; a file sink keeps them beside the file by default.
+    pub state: Option<PathBuf>,
 }
 
 /// `[[run.source]]`: one of `follow` or `listen`, with the parser to use.
@@ -104,9 +107,13 @@ impl PlannedSource {
 /// Where the chain's events end.
 pub enum Sink {
     Store(Box<IngestStage>),
+    /// A file (appended to) or a Kafka topic (`kafka://`): what was written is
+    /// flushed, or acknowledged by the broker, before positions are checkpointed.
     File {
         output: Box<Output>,
         path: PathBuf,
+        /// Where the positions are kept.
+        checkpoint: PathBuf,
     },
     /// Not opened (`--check`): what it would be.
     Unopened(String),
@@ -117,6 +124,7 @@ impl Sink {
         match self {
             Sink::Unopened(what) => what.clone(),
             Sink::Store(s) => format!("store {}", s.store().dir().display()),
+            Sink::File { path, .. } if io::is_kafka(path) => format!("kafka topic {}", path.display()),
             Sink::File { path, .. } => format!("file {}", path.display()),
         }
     }
@@ -150,11 +158,7 @@ impl Sink {
     fn checkpoint_path(&self) -> Option<PathBuf> {
         Some(match self {
             Sink::Store(s) => s.store().dir().join("run").join("checkpoint.json"),
-            Sink::File { path, .. } => {
-                let mut p = path.clone().into_os_string();
-                p.push(".checkpoint.json");
-                PathBuf::from(p)
-            }
+            Sink::File { checkpoint, .. } => checkpoint.clone(),
             Sink::Unopened(_) => return None,
         })
     }

@@ -174,12 +174,24 @@ fn plan(config: &Config, args: &RunArgs, global: &Global) -> Result<Plan, Vec<St
             }
         },
     };
-    if run.sink.as_deref().is_some_and(|s| metron::io::is_kafka(std::path::Path::new(s))) {
-        problems.push(
-            "sink: a Kafka sink is not supported by metron run yet (its checkpoint would need a place): \
-             run the stages with -o kafka://, or sink to the store"
-                .into(),
-        );
+    // Where the positions are kept when the sink is not the store.
+    let sink_name = run.sink.as_deref().unwrap_or("store");
+    let to_kafka = metron::io::is_kafka(std::path::Path::new(sink_name));
+    let checkpoint = match (&run.state, sink_name) {
+        (_, "store") => None,
+        (Some(dir), _) => Some(dir.join("checkpoint.json")),
+        (None, _) if to_kafka => None,
+        (None, file) => Some(PathBuf::from(format!("{file}.checkpoint.json"))),
+    };
+    if to_kafka {
+        if let Err(e) = metron::io::kafka_url(std::path::Path::new(sink_name)) {
+            problems.push(format!("sink: {e}"));
+        } else if run.state.is_none() {
+            problems.push(
+                "sink: a Kafka sink needs `state = \"DIR\"` in [run], where the followed files' positions are kept"
+                    .into(),
+            );
+        }
     }
     // The sink last: opening the store takes its writer lock.
     let sink = if !problems.is_empty() {
@@ -187,6 +199,7 @@ fn plan(config: &Config, args: &RunArgs, global: &Global) -> Result<Plan, Vec<St
     } else if args.check {
         Some(match run.sink.as_deref().unwrap_or("store") {
             "store" => Sink::Unopened(format!("store {}", super::store::store_dir(None, config).display())),
+            sink if metron::io::is_kafka(std::path::Path::new(sink)) => Sink::Unopened(format!("kafka topic {sink}")),
             file => Sink::Unopened(format!("file {file} (appended to)")),
         })
     } else {
@@ -209,8 +222,14 @@ fn plan(config: &Config, args: &RunArgs, global: &Global) -> Result<Plan, Vec<St
             }
             file => {
                 let path = PathBuf::from(file);
-                match metron::io::Output::append(&path) {
-                    Ok(output) => Some(Sink::File { output: Box::new(output), path }),
+                // A topic is produced to (Output::append opens a file only).
+                let output = match metron::io::is_kafka(&path) {
+                    true => metron::io::Output::open(Some(&path)),
+                    false => metron::io::Output::append(&path),
+                };
+                let checkpoint = checkpoint.unwrap_or_default();
+                match output {
+                    Ok(output) => Some(Sink::File { output: Box::new(output), path, checkpoint }),
                     Err(e) => {
                         problems.push(format!("sink: {file}: {e}"));
                         None
