@@ -246,8 +246,8 @@ fn query(store: &Path, sql: &str) -> serde_json::Value {
 /// killed with -9 mid-stream and another started; store ingest consumes the second
 /// topic. Every event is stored exactly once, each enriched, and no lag is left.
 #[test]
-#[ignore = "intermittent (2 of about 9 runs): after the kill one partition stays unassigned and unread; \
-            not yet known whether tansu or metron; run by hand with --ignored (docs/scale-out.md)"]
+#[ignore = "intermittent on tansu 0.6 (2 of 8 runs): it gives partitions to the killed consumer and never \
+            expires its session; run by hand with --ignored --nocapture (docs/scale-out.md)"]
 fn a_consumer_killed_mid_stream_loses_nothing_and_the_store_holds_each_event_once() {
     let _serial = serial();
     const N: i64 = 200_000;
