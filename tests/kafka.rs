@@ -109,6 +109,26 @@ impl Broker {
     /// answers "latest" with the last batch's first offset + 1, not the log end
     /// offset Apache Kafka gives; docs/scale-out.md.)
     fn ends(&self, topic: &str, partitions: i32) -> (Vec<i64>, i64) {
+        let mut ends = vec![0; partitions as usize];
+        let mut count = 0;
+        self.read(topic, partitions, |partition, offset, _| {
+            ends[partition as usize] = offset + 1;
+            count += 1;
+        });
+        (ends, count)
+    }
+
+    /// Every message of a one-partition topic, in order, as JSON.
+    fn messages(&self, topic: &str) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        self.read(topic, 1, |_, _, payload| out.push(serde_json::from_slice(payload).unwrap()));
+        out
+    }
+
+    /// Reads every partition of `topic` from its beginning to its end, giving each
+    /// message (partition, offset, payload) to `f`.
+    fn read(&self, topic: &str, partitions: i32, mut f: impl FnMut(i32, i64, &[u8])) {
+        use rdkafka::Message;
         let consumer: BaseConsumer =
             self.client().set("group.id", "metron-test-reader").set("enable.partition.eof", "true").create().unwrap();
         let mut tpl = TopicPartitionList::new();
@@ -116,42 +136,15 @@ impl Broker {
             tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
         }
         consumer.assign(&tpl).unwrap();
-        let mut ends = vec![0; partitions as usize];
         let mut done = std::collections::HashSet::new();
-        let mut count = 0;
         let deadline = Instant::now() + Duration::from_secs(120);
         while done.len() < partitions as usize {
             assert!(Instant::now() < deadline, "could not read {topic} to its end");
             match consumer.poll(Duration::from_millis(500)) {
-                Some(Ok(m)) => {
-                    use rdkafka::Message;
-                    ends[m.partition() as usize] = m.offset() + 1;
-                    count += 1;
-                }
+                Some(Ok(m)) => f(m.partition(), m.offset(), m.payload().unwrap_or_default()),
                 Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
                     done.insert(p);
                 }
-                _ => {}
-            }
-        }
-        (ends, count)
-    }
-
-    /// Every message of a one-partition topic, in order.
-    fn messages(&self, topic: &str) -> Vec<serde_json::Value> {
-        use rdkafka::Message;
-        let consumer: BaseConsumer =
-            self.client().set("group.id", "metron-test-reader").set("enable.partition.eof", "true").create().unwrap();
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
-        consumer.assign(&tpl).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut out = Vec::new();
-        loop {
-            assert!(Instant::now() < deadline, "could not read {topic} to its end");
-            match consumer.poll(Duration::from_millis(500)) {
-                Some(Ok(m)) => out.push(serde_json::from_slice(m.payload().unwrap_or_default()).unwrap()),
-                Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return out,
                 _ => {}
             }
         }
@@ -183,14 +176,20 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// `n` generated Zeek conn lines (`seed`) parsed into `topic`; its partitions' ends.
-fn parse_to_topic(broker: &Broker, dir: &Path, n: i64, seed: u64, topic: &str, partitions: i32) -> Vec<i64> {
+/// `dir/conn.log`: `n` generated Zeek conn lines (`seed`).
+fn generate_conn(dir: &Path, n: i64, seed: u64) -> std::path::PathBuf {
     let conn = dir.join("conn.log");
     let status = Command::new(bin())
         .args(["generate", "zeek-conn", "-n", &n.to_string(), "--seed", &seed.to_string(), "-o"])
         .arg(&conn)
         .status();
     assert!(status.unwrap().success());
+    conn
+}
+
+/// `n` generated Zeek conn lines (`seed`) parsed into `topic`; its partitions' ends.
+fn parse_to_topic(broker: &Broker, dir: &Path, n: i64, seed: u64, topic: &str, partitions: i32) -> Vec<i64> {
+    let conn = generate_conn(dir, n, seed);
     let out =
         Command::new(bin()).args(["parse", "-q", "-f", "zeek"]).arg(&conn).args(["-o", &broker.url(topic)]).output();
     let out = out.unwrap();
@@ -418,9 +417,7 @@ fn run_sends_to_a_topic_and_checkpoints_after_the_broker_acknowledges() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start(dir.path(), free_port());
     broker.create_topic("run-out", 1);
-    let conn = dir.path().join("conn.log");
-    let status = Command::new(bin()).args(["generate", "zeek-conn", "-n", &N.to_string(), "-o"]).arg(&conn).status();
-    assert!(status.unwrap().success());
+    let conn = generate_conn(dir.path(), N, 11);
     let config = dir.path().join("metron.toml");
     let run_with = |state: &str| {
         let toml = format!(

@@ -174,14 +174,13 @@ fn plan(config: &Config, args: &RunArgs, global: &Global) -> Result<Plan, Vec<St
             }
         },
     };
-    // Where the positions are kept when the sink is not the store.
+    // Where the positions are kept when the sink is not the store (a Kafka sink must
+    // name `state`, checked below).
     let sink_name = run.sink.as_deref().unwrap_or("store");
     let to_kafka = metron::io::is_kafka(std::path::Path::new(sink_name));
-    let checkpoint = match (&run.state, sink_name) {
-        (_, "store") => None,
-        (Some(dir), _) => Some(dir.join("checkpoint.json")),
-        (None, _) if to_kafka => None,
-        (None, file) => Some(PathBuf::from(format!("{file}.checkpoint.json"))),
+    let checkpoint = match &run.state {
+        Some(dir) => dir.join("checkpoint.json"),
+        None => PathBuf::from(format!("{sink_name}.checkpoint.json")),
     };
     if to_kafka {
         if let Err(e) = metron::io::kafka_url(std::path::Path::new(sink_name)) {
@@ -197,13 +196,13 @@ fn plan(config: &Config, args: &RunArgs, global: &Global) -> Result<Plan, Vec<St
     let sink = if !problems.is_empty() {
         None
     } else if args.check {
-        Some(match run.sink.as_deref().unwrap_or("store") {
+        Some(match sink_name {
             "store" => Sink::Unopened(format!("store {}", super::store::store_dir(None, config).display())),
-            sink if metron::io::is_kafka(std::path::Path::new(sink)) => Sink::Unopened(format!("kafka topic {sink}")),
+            topic if to_kafka => Sink::Unopened(format!("kafka topic {topic}")),
             file => Sink::Unopened(format!("file {file} (appended to)")),
         })
     } else {
-        match run.sink.as_deref().unwrap_or("store") {
+        match sink_name {
             "store" => {
                 let dir = super::store::store_dir(None, config);
                 let settings = metron::store::IngestSettings {
@@ -222,13 +221,8 @@ fn plan(config: &Config, args: &RunArgs, global: &Global) -> Result<Plan, Vec<St
             }
             file => {
                 let path = PathBuf::from(file);
-                // A topic is produced to (Output::append opens a file only).
-                let output = match metron::io::is_kafka(&path) {
-                    true => metron::io::Output::open(Some(&path)),
-                    false => metron::io::Output::append(&path),
-                };
-                let checkpoint = checkpoint.unwrap_or_default();
-                match output {
+                // A file is appended to; a topic is produced to.
+                match metron::io::Output::open_appending(Some(&path)) {
                     Ok(output) => Some(Sink::File { output: Box::new(output), path, checkpoint }),
                     Err(e) => {
                         problems.push(format!("sink: {file}: {e}"));
